@@ -1,0 +1,3 @@
+"""kefu: an open-source customer-service platform for e-commerce stores."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,111 @@
+"""Typed output actions: what the engine decides (`spec/events.md`, "Action types").
+
+Actions carry `ts` as epoch milliseconds inside the engine; writers render it as RFC 3339
+in the store's timezone. Fields the contract names are always present (null when unset).
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class Action(msgspec.Struct, tag_field="type", kw_only=True):
+    """Base of every action."""
+
+    ts: int
+    store: str
+
+
+class BotReply(Action, tag="bot.reply", kw_only=True):
+    """The bot answered."""
+
+    buyer: str
+    conversation: str
+    text: str
+    faq: str | None = None
+    transfer_button: bool = False
+
+
+class TransferResult(Action, tag="transfer.result", kw_only=True):
+    """What a transfer click led to: assigned, queued, failed or ignored."""
+
+    buyer: str
+    conversation: str
+    outcome: str
+    agent: str | None = None
+    position: int | None = None
+    text: str | None = None
+
+
+class Assign(Action, tag="assign", kw_only=True):
+    """The conversation was handed to a human agent."""
+
+    buyer: str
+    conversation: str
+    agent: str
+    reason: str
+
+
+class GuidePanel(Action, tag="guide.panel", kw_only=True):
+    """Shopping-guide panel shown to an agent; the inquired item first."""
+
+    buyer: str
+    conversation: str
+    agent: str
+    products: list[str]
+    intent: float
+
+
+class UrgeSend(Action, tag="urge.send", kw_only=True):
+    """Automatic urge-to-buy message (自动催拍)."""
+
+    buyer: str
+    conversation: str
+    sender: str
+    product: str | None
+    text: str
+
+
+class UrgeSkip(Action, tag="urge.skip", kw_only=True):
+    """An urge that was due but not sent, and why."""
+
+    buyer: str
+    conversation: str
+    reason: str
+
+
+class UrgeAlert(Action, tag="urge.alert", kw_only=True):
+    """Internal reminder to a person; never shown to the buyer."""
+
+    buyer: str
+    conversation: str
+    agent: str | None
+
+
+class ConversationOpen(Action, tag="conversation.open", kw_only=True):
+    """The engine opened a conversation (project addition: lets outputs group messages)."""
+
+    buyer: str
+    conversation: str
+
+
+class ConversationClosed(Action, tag="conversation.closed", kw_only=True):
+    """The engine closed a conversation: `reason` is timeout, close or reopen."""
+
+    buyer: str
+    conversation: str
+    reason: str
+    agent: str | None = None
+
+
+AnyAction = (
+    BotReply
+    | TransferResult
+    | Assign
+    | GuidePanel
+    | UrgeSend
+    | UrgeSkip
+    | UrgeAlert
+    | ConversationOpen
+    | ConversationClosed
+)

@@ -1,0 +1,240 @@
+"""Store settings: the TOML of `spec/config.md`, validated with msgspec.
+
+Top-level sections apply to every store; `[stores.<id>.<section>]` overrides them for one
+store. Every key has a default (an empty file is valid); an unknown key or a bad value is a
+`SettingsError` naming the key, never silently ignored.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import msgspec
+from msgspec import Meta
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
+_UNIT_S = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class SettingsError(ValueError):
+    """A settings file or value that cannot be used; the message names the key."""
+
+
+def parse_duration(value: str) -> int:
+    """"30s", "5m", "24h", "2d" (also "250ms") to milliseconds."""
+    m = _DURATION.match(value)
+    if not m:
+        raise ValueError(f"not a duration: {value!r} (use e.g. '30s', '5m', '24h', '2d')")
+    return int(float(m.group(1)) * _UNIT_S[m.group(2)] * 1000)
+
+
+Duration = Annotated[str, Meta(pattern=r"^\s*\d+(\.\d+)?\s*(ms|s|m|h|d)\s*$")]
+Percent = Annotated[int, Meta(ge=0, le=100)]
+Fraction = Annotated[float, Meta(ge=0, le=1)]
+
+
+class _Section(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):
+    def ms(self, name: str) -> int:
+        """The duration setting `name` in milliseconds."""
+        return parse_duration(getattr(self, name))
+
+
+class StoreSection(_Section):
+    timezone: str = "Asia/Shanghai"
+    session_timeout: Duration = "30m"
+    tier: Literal["small", "large", "auto"] = "auto"
+
+    def __post_init__(self) -> None:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {self.timezone!r} - at `$.timezone`") from None
+
+
+class BotSection(_Section):
+    enabled: bool = True
+    supplementary: bool = True
+
+
+class HandoffSection(_Section):
+    enabled: bool = True
+    button_ttl: Duration = "10m"
+    queue: bool = True
+    queue_text: str = "当前排队人数较多，您前面还有 {position} 位，请稍候"
+    offline_text: str = "客服暂时不在线，请留言，我们会尽快回复您"
+    rollout_percent: Percent = 100
+    tiers: list[Literal["small", "large"]] = msgspec.field(default_factory=lambda: ["small", "large"])
+    ab_test: bool = False
+    keywords: list[str] = msgspec.field(
+        default_factory=lambda: ["人工", "转人工", "找客服", "real person"]
+    )
+    after_misses: Annotated[int, Meta(ge=0, le=100)] = 2
+
+
+class RoutingSection(_Section):
+    default_capacity: Annotated[int, Meta(ge=1, le=1000)] = 5
+    sticky_hours: Annotated[int, Meta(ge=0, le=24 * 365)] = 48
+
+
+class GuideSection(_Section):
+    enabled: bool = True
+    provider: str = "builtin"
+    min_intent: Fraction = 0.5
+    max_items: Annotated[int, Meta(ge=0, le=20)] = 3
+    copy: str = "这几款和您看的宝贝很搭，一起买更划算哦"
+
+
+class UrgeSection(_Section):
+    enabled: bool = True
+    delay: Duration = "5m"
+    min_intent: Fraction = 0.5
+    senders: list[Literal["last_agent", "assistant"]] = msgspec.field(
+        default_factory=lambda: ["last_agent", "assistant"]
+    )
+    assistant: str = ""
+    copy: Literal["item", "generated", "generic"] = "item"
+    generic_text: str = "亲，您咨询的宝贝还有库存，喜欢的话可以尽快下单哦"
+    alert_after: str | bool = "30m"
+    aftersale_cooldown: Duration = "24h"
+
+    def __post_init__(self) -> None:
+        if self.enabled and not self.senders:
+            raise ValueError("at least one sender must be enabled - at `$.senders`")
+        after = self.alert_after
+        if after is True:
+            raise ValueError("use a duration between 5m and 120m, or false - at `$.alert_after`")
+        if isinstance(after, str) and after != "":
+            try:
+                ms = parse_duration(after)
+            except ValueError as e:
+                raise ValueError(f"{e} - at `$.alert_after`") from None
+            if not 5 * 60_000 <= ms <= 120 * 60_000:
+                raise ValueError("must be between 5m and 120m - at `$.alert_after`")
+
+    @property
+    def alert_after_ms(self) -> int | None:
+        """The fallback alert delay, or None when disabled."""
+        if self.alert_after in ("", False):
+            return None
+        return parse_duration(str(self.alert_after))
+
+
+class InsightSection(_Section):
+    attribution: Literal["order", "payment", "order_first"] = "order"
+    validity_days: Annotated[int, Meta(ge=1, le=90)] = 2
+    proactive_excluded: bool = True
+
+
+class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True, dict=True):
+    """The settings of one store."""
+
+    store: StoreSection = StoreSection()
+    bot: BotSection = BotSection()
+    handoff: HandoffSection = HandoffSection()
+    routing: RoutingSection = RoutingSection()
+    guide: GuideSection = GuideSection()
+    urge: UrgeSection = UrgeSection()
+    insight: InsightSection = InsightSection()
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        """The store's timezone for day boundaries and output timestamps."""
+        return ZoneInfo(self.store.timezone)
+
+
+SECTIONS = tuple(Settings.__struct_fields__)
+
+
+def _key_path(err: msgspec.ValidationError, prefix: str) -> str:
+    msg = str(err)
+    m = re.search(r"unknown field `([^`]+)`(?: - at `\$\.?([^`]*)`)?", msg)
+    if m:
+        where = ".".join(p for p in (prefix, m.group(2) or "", m.group(1)) if p)
+        return f"unknown key `{where}`"
+    # msgspec appends " - at `$.x`" once per nesting level, innermost first.
+    parts = re.split(r" - at `\$\.?([^`]*)`", msg)
+    if len(parts) > 1:
+        path = [p for p in reversed(parts[1::2]) if p]
+        where = ".".join([prefix, *path] if prefix else path)
+        return f"bad value for `{where}`: {parts[0]}"
+    return f"{prefix}: {msg}" if prefix else msg
+
+
+class Config(msgspec.Struct, frozen=True):
+    """A settings file: the defaults for every store plus per-store overrides."""
+
+    base: dict[str, dict[str, Any]] = {}
+    overrides: dict[str, dict[str, dict[str, Any]]] = {}
+
+    def for_store(self, store: str) -> Settings:
+        """The effective settings of `store` (cached per store)."""
+        return _settings_for(self, store)
+
+
+_CACHE: dict[tuple[int, str], Settings] = {}
+
+
+def _settings_for(cfg: Config, store: str) -> Settings:
+    key = (id(cfg), store)
+    hit = _CACHE.get(key)
+    if hit is not None:
+        return hit
+    merged = {k: dict(v) for k, v in cfg.base.items()}
+    for section, values in cfg.overrides.get(store, {}).items():
+        merged.setdefault(section, {}).update(values)
+    prefix = f"stores.{store}" if store in cfg.overrides else ""
+    settings = _convert(merged, prefix)
+    _CACHE[key] = settings
+    return settings
+
+
+def _convert(data: dict[str, Any], prefix: str = "") -> Settings:
+    try:
+        return msgspec.convert(data, Settings)
+    except msgspec.ValidationError as e:
+        raise SettingsError(_key_path(e, prefix)) from None
+
+
+def parse_config(data: dict[str, Any]) -> Config:
+    """Validate a parsed TOML document; raises `SettingsError` naming the bad key."""
+    data = dict(data)
+    stores = data.pop("stores", {})
+    if not isinstance(stores, dict):
+        raise SettingsError("bad value for `stores`: expected a table of store ids")
+    _convert(data)
+    overrides: dict[str, dict[str, dict[str, Any]]] = {}
+    for store, sections in stores.items():
+        if not isinstance(sections, dict):
+            raise SettingsError(f"bad value for `stores.{store}`: expected a table")
+        for name, section in sections.items():
+            if name not in SECTIONS:
+                raise SettingsError(f"unknown key `stores.{store}.{name}`")
+            if not isinstance(section, dict):
+                raise SettingsError(f"bad value for `stores.{store}.{name}`: expected a table")
+        merged = {k: dict(v) for k, v in data.items()}
+        for name, section in sections.items():
+            merged.setdefault(name, {}).update(section)
+        _convert(merged, f"stores.{store}")
+        overrides[store] = sections
+    return Config(base=data, overrides=overrides)
+
+
+def load_config(path: str | Path | None) -> Config:
+    """Read a TOML settings file (None or an empty file gives the defaults)."""
+    if path is None:
+        return Config()
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as e:
+        raise SettingsError(f"cannot read settings file {p}: {e.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise SettingsError(f"{p}: not valid TOML: {e}") from None
+    return parse_config(data)
