@@ -1,0 +1,22 @@
+"""The `kefu` command: one typer app; each command group lives in its own module."""
+
+from __future__ import annotations
+
+import typer
+
+from kefu.cli import db_cmd, import_cmd, replay_cmd, serve_cmd, simulate_cmd
+
+app = typer.Typer(
+    name="kefu",
+    help="kefu (客服): an open-source customer-service platform for e-commerce stores.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+for module in (replay_cmd, import_cmd, simulate_cmd, db_cmd, serve_cmd):
+    module.register(app)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
