@@ -14,6 +14,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+
+@app.callback()
+def main() -> None:
+    """kefu (客服): events in, actions out. Run `kefu COMMAND --help` for each command."""
+
+
 for module in (replay_cmd, import_cmd, simulate_cmd, db_cmd, serve_cmd):
     module.register(app)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -25,6 +25,7 @@ class SettingsError(ValueError):
     """A settings file or value that cannot be used; the message names the key."""
 
 
+@lru_cache(maxsize=256)
 def parse_duration(value: str) -> int:
     """"30s", "5m", "24h", "2d" (also "250ms") to milliseconds."""
     m = _DURATION.match(value)

@@ -1,0 +1,81 @@
+"""The engine's per-store state: plain msgspec Structs, persisted as one snapshot.
+
+Rules read and update this state; nothing here does I/O. Timers are part of the state
+(`StoreState.timers`), so a snapshot always holds the timers that belong to it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+
+class Timer(msgspec.Struct, kw_only=True):
+    """A durable timer: fires once at `due` (epoch ms) unless cancelled or replaced by key."""
+
+    key: str
+    due: int
+    kind: str
+    seq: int = 0
+    data: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class AgentState(msgspec.Struct, kw_only=True):
+    """A customer-service sub-account and what the engine knows of its load."""
+
+    agent: str
+    name: str = ""
+    role: str = "agent"
+    groups: list[str] = msgspec.field(default_factory=list)
+    capacity: int | None = None
+    status: str = "offline"
+    status_since: int = 0
+    open: int = 0
+    last_assigned: int = 0
+
+
+class ProductState(msgspec.Struct, kw_only=True):
+    """A catalogue item as the rules need it."""
+
+    product: str
+    title: str = ""
+    price: float = 0.0
+    category: str = ""
+    status: str = "on_sale"
+    stock: int | None = None
+    attrs: dict[str, Any] | None = None
+    description: str | None = None
+
+
+class Conversation(msgspec.Struct, kw_only=True):
+    """One consultation between a buyer and the store."""
+
+    id: str
+    buyer: str
+    opened: int
+    last_message: int
+    explicit: bool = False
+    first_sender: str | None = None
+    agent: str | None = None
+    assigned_at: int | None = None
+    human: bool = False
+    closed: int | None = None
+    buyer_messages: int = 0
+    messages: int = 0
+    ext: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class StoreState(msgspec.Struct, kw_only=True):
+    """Everything the engine knows about one store."""
+
+    store: str
+    agents: dict[str, AgentState] = msgspec.field(default_factory=dict)
+    products: dict[str, ProductState] = msgspec.field(default_factory=dict)
+    open: dict[str, Conversation] = msgspec.field(default_factory=dict)
+    last_conversation: dict[str, Conversation] = msgspec.field(default_factory=dict)
+    conversation_count: dict[str, int] = msgspec.field(default_factory=dict)
+    timers: dict[str, Timer] = msgspec.field(default_factory=dict)
+    timer_seq: int = 0
+    last_ts: int = 0
+    ext: dict[str, Any] = msgspec.field(default_factory=dict)

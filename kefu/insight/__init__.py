@@ -1,0 +1,1 @@
+"""Service insight: metrics of metrics.md over conversations, orders and payments."""
