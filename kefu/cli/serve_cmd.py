@@ -1,9 +1,46 @@
-"""CLI commands of this group (placeholder until implemented)."""
+"""`kefu serve`: the live service (REST + WebSocket, OpenAPI at /docs)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+from rich.console import Console
+
+from kefu.engine.settings import SettingsError, load_config
+
+err = Console(stderr=True)
+
+
+def serve_command(
+    db: str | None = typer.Option(
+        None, "--db", help="Database URL (default: $KEFU_DB or sqlite:///./var/kefu.db)."
+    ),
+    config: Path | None = typer.Option(None, "--config", "-c", help="Store settings (TOML)."),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    tick: float = typer.Option(1.0, help="Seconds between timer checks."),
+) -> None:
+    """Run the live server: ingest events, apply the rules, keep timers, serve the API."""
+    import uvicorn
+
+    from kefu.api.app import create_app
+    from kefu.engine.service import EngineService
+    from kefu.storage.db import database_url, make_engine, upgrade
+
+    try:
+        cfg = load_config(config)
+    except SettingsError as e:
+        err.print(f"[red]settings error:[/red] {e}")
+        raise typer.Exit(2) from None
+    url = database_url(db)
+    engine = make_engine(url)
+    upgrade(engine)
+    service = EngineService(engine, cfg)
+    err.print(f"kefu serving on http://{host}:{port} (API docs: /docs) — database {engine.url!r}")
+    uvicorn.run(create_app(service, tick), host=host, port=port, log_level="warning")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the `kefu` app."""
+    """Add `kefu serve`."""
+    app.command("serve")(serve_command)

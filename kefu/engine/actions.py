@@ -98,6 +98,30 @@ class ConversationClosed(Action, tag="conversation.closed", kw_only=True):
     agent: str | None = None
 
 
+class HandoffButton(Action, tag="handoff.button", kw_only=True):
+    """Project addition: whether the first bot reply showed the 转人工 button, and the A/B arm.
+
+    Emitted once per conversation whose first reply came from the bot, so the transfer-entry
+    report (metrics.md §6) knows which conversations were offered the button.
+    """
+
+    buyer: str
+    conversation: str
+    shown: bool
+    variant: str
+    bucket: int
+
+
+class QueueLeave(Action, tag="queue.leave", kw_only=True):
+    """Project addition: a queued buyer left the queue without a person (timeout, close)."""
+
+    buyer: str
+    conversation: str
+    group: str
+    waited_s: float
+    reason: str
+
+
 AnyAction = (
     BotReply
     | TransferResult
@@ -108,4 +132,6 @@ AnyAction = (
     | UrgeAlert
     | ConversationOpen
     | ConversationClosed
+    | HandoffButton
+    | QueueLeave
 )

@@ -239,6 +239,30 @@ class Buyer(Event, tag="buyer", kw_only=True):
     member_since: str | None = None
 
 
+class Faq(Event, tag="faq", kw_only=True):
+    """Store FAQ entry upsert (project addition): the bot answers `question` with `answer`."""
+
+    faq: NonEmpty
+    question: Text
+    answer: Text
+    keywords: list[str] | None = None
+    enabled: bool = True
+
+
+class Transfer(Event, tag="transfer", kw_only=True):
+    """An agent hands a conversation to a colleague or a skill group (project addition)."""
+
+    buyer: NonEmpty
+    agent: NonEmpty | None = None
+    to_agent: NonEmpty | None = None
+    to_group: NonEmpty | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if (self.to_agent is None) == (self.to_group is None):
+            raise EventError("to_agent", "give exactly one of `to_agent` and `to_group`")
+
+
 AnyEvent = (
     Product
     | Agent
@@ -259,6 +283,8 @@ AnyEvent = (
     | CartAdd
     | Favorite
     | Buyer
+    | Faq
+    | Transfer
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {

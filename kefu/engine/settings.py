@@ -60,6 +60,16 @@ class StoreSection(_Section):
 class BotSection(_Section):
     enabled: bool = True
     supplementary: bool = True
+    greeting: str = "亲，欢迎光临，我是智能客服小助手～"
+    miss_text: str = "亲，这个问题我还在学习中，您可以点击“转人工”联系人工客服哦"
+
+
+class RoutingRule(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):
+    """分流: buyers whose words or inquired product category match go to `group`."""
+
+    group: Annotated[str, Meta(min_length=1)]
+    keywords: list[str] = msgspec.field(default_factory=list)
+    categories: list[str] = msgspec.field(default_factory=list)
 
 
 class HandoffSection(_Section):
@@ -68,6 +78,7 @@ class HandoffSection(_Section):
     queue: bool = True
     queue_text: str = "当前排队人数较多，您前面还有 {position} 位，请稍候"
     offline_text: str = "客服暂时不在线，请留言，我们会尽快回复您"
+    full_text: str = "当前咨询人数较多，客服暂时无法接待，请稍后再试"
     rollout_percent: Percent = 100
     tiers: list[Literal["small", "large"]] = msgspec.field(default_factory=lambda: ["small", "large"])
     ab_test: bool = False
@@ -80,6 +91,7 @@ class HandoffSection(_Section):
 class RoutingSection(_Section):
     default_capacity: Annotated[int, Meta(ge=1, le=1000)] = 5
     sticky_hours: Annotated[int, Meta(ge=0, le=24 * 365)] = 48
+    rules: list[RoutingRule] = msgspec.field(default_factory=list)
 
 
 class GuideSection(_Section):
@@ -169,29 +181,20 @@ def _key_path(err: msgspec.ValidationError, prefix: str) -> str:
 class Config(msgspec.Struct, frozen=True):
     """A settings file: the defaults for every store plus per-store overrides."""
 
-    base: dict[str, dict[str, Any]] = {}
-    overrides: dict[str, dict[str, dict[str, Any]]] = {}
+    base: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
+    overrides: dict[str, dict[str, dict[str, Any]]] = msgspec.field(default_factory=dict)
+    _cache: dict[str, Settings] = msgspec.field(default_factory=dict)
 
     def for_store(self, store: str) -> Settings:
-        """The effective settings of `store` (cached per store)."""
-        return _settings_for(self, store)
-
-
-_CACHE: dict[tuple[int, str], Settings] = {}
-
-
-def _settings_for(cfg: Config, store: str) -> Settings:
-    key = (id(cfg), store)
-    hit = _CACHE.get(key)
-    if hit is not None:
+        """The effective settings of `store` (validated once, then cached)."""
+        hit = self._cache.get(store)
+        if hit is None:
+            merged = {k: dict(v) for k, v in self.base.items()}
+            for section, values in self.overrides.get(store, {}).items():
+                merged.setdefault(section, {}).update(values)
+            prefix = f"stores.{store}" if store in self.overrides else ""
+            hit = self._cache[store] = _convert(merged, prefix)
         return hit
-    merged = {k: dict(v) for k, v in cfg.base.items()}
-    for section, values in cfg.overrides.get(store, {}).items():
-        merged.setdefault(section, {}).update(values)
-    prefix = f"stores.{store}" if store in cfg.overrides else ""
-    settings = _convert(merged, prefix)
-    _CACHE[key] = settings
-    return settings
 
 
 def _convert(data: dict[str, Any], prefix: str = "") -> Settings:

@@ -63,7 +63,33 @@ class Conversation(msgspec.Struct, kw_only=True):
     closed: int | None = None
     buyer_messages: int = 0
     messages: int = 0
+    first_reply: str | None = None
+    button: bool = False
+    button_until: int = 0
+    variant: str | None = None
+    bot_misses: int = 0
+    group: str | None = None
+    queued_at: int | None = None
+    last_text: str = ""
+    last_product: str | None = None
     ext: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class QueueEntry(msgspec.Struct, array_like=True):
+    """A buyer waiting for a person in a group's FIFO queue."""
+
+    buyer: str
+    conversation: str
+    since: int
+
+
+class FaqEntry(msgspec.Struct, kw_only=True):
+    """A store FAQ entry the simple bot answers from."""
+
+    faq: str
+    question: str
+    answer: str
+    keywords: list[str] = msgspec.field(default_factory=list)
 
 
 class StoreState(msgspec.Struct, kw_only=True):
@@ -78,4 +104,10 @@ class StoreState(msgspec.Struct, kw_only=True):
     timers: dict[str, Timer] = msgspec.field(default_factory=dict)
     timer_seq: int = 0
     last_ts: int = 0
+    queues: dict[str, list[QueueEntry]] = msgspec.field(default_factory=dict)
+    last_agent: dict[str, tuple[str, int]] = msgspec.field(default_factory=dict)
+    faq: dict[str, FaqEntry] = msgspec.field(default_factory=dict)
+    reception_day: int = -1
+    reception_today: set[str] = msgspec.field(default_factory=set)
+    reception_yesterday: int = -1
     ext: dict[str, Any] = msgspec.field(default_factory=dict)

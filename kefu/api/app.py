@@ -1,0 +1,63 @@
+"""The FastAPI application: thin routes over the engine service (OpenAPI at /docs)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from kefu import __version__
+from kefu.api import events as events_api
+from kefu.api import health as health_api
+from kefu.engine.service import EngineService
+
+
+def create_app(service: EngineService, tick_seconds: float = 1.0) -> FastAPI:
+    """The kefu HTTP API bound to one engine service; fires due timers every tick."""
+    import asyncio
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+
+        async def ticker() -> None:
+            while not stop.is_set():
+                await asyncio.to_thread(service.tick)
+                try:
+                    await asyncio.wait_for(stop.wait(), tick_seconds)
+                except TimeoutError:
+                    pass
+
+        task = asyncio.create_task(ticker())
+        try:
+            yield
+        finally:
+            stop.set()
+            await task
+
+    app = FastAPI(
+        title="kefu",
+        version=__version__,
+        summary="Customer service for e-commerce stores: events in, actions out.",
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    app.include_router(health_api.router)
+    app.include_router(events_api.router)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, summary=app.summary, routes=app.routes
+            )
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(
+                events_api.openapi_components()
+            )
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
