@@ -77,6 +77,7 @@ class Product(Event, tag="product", kw_only=True):
     description: Text | None = None
     status: Literal["on_sale", "off_sale", "out_of_stock"] = "on_sale"
     stock: int | None = None
+    urge_text: Text | None = None
 
 
 class Agent(Event, tag="agent", kw_only=True):

@@ -109,6 +109,7 @@ def on_product(st: StoreState, e: ev.Product, ctx: Ctx) -> list[Action] | None:
         stock=e.stock,
         attrs=e.attrs,
         description=e.description,
+        urge_text=e.urge_text,
     )
     return None
 

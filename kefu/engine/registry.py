@@ -9,5 +9,7 @@ def default_capabilities() -> list[Capability]:
     """The capabilities every store runs; later issues append theirs here."""
     from kefu.conversations import rules as conversations
     from kefu.engine import grouping
+    from kefu.guide import intent
+    from kefu.urge import rules as urge
 
-    return [grouping.CAPABILITY, conversations.CAPABILITY]
+    return [grouping.CAPABILITY, intent.CAPABILITY, conversations.CAPABILITY, urge.CAPABILITY]

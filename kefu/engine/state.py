@@ -46,6 +46,7 @@ class ProductState(msgspec.Struct, kw_only=True):
     stock: int | None = None
     attrs: dict[str, Any] | None = None
     description: str | None = None
+    urge_text: str | None = None
 
 
 class Conversation(msgspec.Struct, kw_only=True):

@@ -1,0 +1,1 @@
+"""Smart shopping guide: purchase intent and complementary recommendations (rules.md §3)."""

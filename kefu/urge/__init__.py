@@ -1,0 +1,1 @@
+"""Automatic urge-to-buy (自动催拍, rules.md §4)."""
