@@ -1,0 +1,72 @@
+"""Replay throughput with every rule registered, against plain JSON-line parsing.
+
+    .venv/bin/python bench/replay_throughput.py [--events 1000000] [--file F]
+
+Generates a simulated log (or uses --file), then in the same run measures on one core:
+plain `json.loads` and `orjson.loads` of every line, the typed decode alone, and the full
+`kefu replay` (decode, sort, all rules, timers, writing actions). Target (issue 3): replay at
+least one fifth of plain JSON-line parsing speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+
+from kefu.engine.readers import ReadStats, read_events
+from kefu.engine.replay import replay
+from kefu.engine.settings import Config
+
+
+def simulate(path: Path, events: int) -> None:
+    """Write about `events` simulated events (several stores, a week) to `path`."""
+    from kefu.sim import generate
+
+    buyers = max(200, events // 60)
+    with path.open("wb") as fh:
+        n = 0
+        for line in generate(stores=4, buyers=buyers, days=7, seed=7):
+            fh.write(line if line.endswith(b"\n") else line + b"\n")
+            n += 1
+            if n >= events:
+                break
+
+
+def timed(fn) -> float:  # type: ignore[no-untyped-def]
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--events", type=int, default=1_000_000)
+    ap.add_argument("--file", type=Path)
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="kefu-bench-"))
+    path = args.file or work / "events.jsonl"
+    if args.file is None:
+        simulate(path, args.events)
+    lines = path.read_bytes().splitlines()
+    n = len(lines)
+    t_json = timed(lambda: [json.loads(x) for x in lines])
+    t_orjson = timed(lambda: [orjson.loads(x) for x in lines])
+    t_decode = timed(lambda: list(read_events(path, ReadStats())))
+    summary = replay(path, Config(), work / "out")
+    rate = summary.events / summary.seconds
+    print(f"events: {n:,} ({path.stat().st_size / 1e6:.0f} MB), actions: {summary.actions:,}")
+    print(f"json.loads:   {n / t_json:>10,.0f} lines/s")
+    print(f"orjson.loads: {n / t_orjson:>10,.0f} lines/s")
+    print(f"typed decode: {n / t_decode:>10,.0f} events/s")
+    print(f"kefu replay:  {rate:>10,.0f} events/s (all rules, sort, timers, output)")
+    print(f"replay / json.loads = {rate / (n / t_json):.2f}; "
+          f"replay / orjson.loads = {rate / (n / t_orjson):.2f} (target ≥ 0.20)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
