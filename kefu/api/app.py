@@ -37,6 +37,7 @@ def create_app(service: EngineService, tick_seconds: float = 1.0) -> FastAPI:
         finally:
             stop.set()
             await task
+            await asyncio.to_thread(service.close)
 
     app = FastAPI(
         title="kefu",

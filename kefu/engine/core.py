@@ -142,7 +142,8 @@ class Engine:
             st.last_ts = at
         handlers = self._handlers.get(event.__struct_config__.tag)  # type: ignore[arg-type]
         if handlers:
-            ctx = Ctx(self, st, self.settings(event.store), at)
+            settings = self._settings.get(event.store) or self.settings(event.store)
+            ctx = Ctx(self, st, settings, at)
             for handler in handlers:
                 produced = handler(st, event, ctx)
                 if produced:

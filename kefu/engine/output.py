@@ -12,10 +12,20 @@ from kefu.engine.actions import Action
 _ENC = msgspec.json.Encoder()
 
 
+_SECONDS: dict[tuple[int, str], tuple[str, str]] = {}
+
+
 def format_ts(ms: int, tz: ZoneInfo) -> str:
     """Epoch milliseconds as RFC 3339 with the offset of `tz` (milliseconds only when set)."""
-    dt = datetime.fromtimestamp(ms / 1000, tz)
-    return dt.isoformat(timespec="milliseconds" if ms % 1000 else "seconds")
+    sec, frac = divmod(ms, 1000)
+    key = (sec, tz.key)
+    parts = _SECONDS.get(key)
+    if parts is None:
+        if len(_SECONDS) > 100_000:
+            _SECONDS.clear()
+        text = datetime.fromtimestamp(sec, tz).isoformat(timespec="seconds")
+        parts = _SECONDS[key] = (text[:19], text[19:])
+    return f"{parts[0]}.{frac:03d}{parts[1]}" if frac else parts[0] + parts[1]
 
 
 def action_line(action: Action, tz: ZoneInfo) -> bytes:

@@ -7,10 +7,13 @@ the projected entity rows, the actions (the outbox, unique per idempotency key),
 timers and a snapshot of each touched store's state. A crash before the commit loses
 nothing that was acknowledged; a crash after it loses nothing at all.
 
-On start it restores every store from its snapshot and timers, then applies any logged
-events newer than the snapshot. Timers that fell due while the process was down fire once
-on catch-up (`tick`); their actions keep their due time, and the outbox's unique key makes
-a second firing of the same timer impossible to deliver twice.
+Snapshots are taken every `snapshot_events` events or `snapshot_ms` of wall time (and on
+`close`), not on every batch: pickling a big store's state per message would dominate. On
+start each store is restored from its snapshot and the events logged after it are applied
+again in log order; the engine is deterministic, so this rebuilds the same state and the
+same timers, and any action it re-emits carries the same idempotency key (its content) and
+is dropped by the outbox's unique constraint. Timers that fell due while the process was
+down fire once on catch-up (`tick`), with their due time as the action time.
 """
 
 from __future__ import annotations
@@ -68,8 +71,14 @@ class EngineService:
         config: Config | None = None,
         clock: Clock | None = None,
         capabilities: Sequence[Capability] | None = None,
+        snapshot_events: int = 5_000,
+        snapshot_ms: int = 10_000,
     ) -> None:
         self.db = db
+        self.snapshot_events = snapshot_events
+        self.snapshot_ms = snapshot_ms
+        self._since_snapshot: dict[str, int] = defaultdict(int)
+        self._snapshot_at: dict[str, int] = {}
         self.config = config or Config()
         self.clock: Clock = clock or WallClock()
         self.engine = Engine(self.config, capabilities, self.clock)
@@ -183,6 +192,7 @@ class EngineService:
                     conv = st.last_conversation.get(buyer)
                 items[event.store].append((event, conv.id if conv is not None else None))
                 self._last_seq[event.store] = seq
+                self._since_snapshot[event.store] += 1
             for store, store_items in items.items():
                 project(s, store, store_items)
             stores = set(items) | {a.store for a in actions} | self._timer_stores()
@@ -231,8 +241,28 @@ class EngineService:
             ]
             deletes = [k for k in before if k not in now_timers]
             repo.save_timers(s, store, upserts, deletes)
-            repo.save_snapshot(s, store, _pickle(st), self._last_seq.get(store, 0))
             self._saved_timers[store] = now_timers
+            self._maybe_snapshot(s, st, force=False)
+
+    def _maybe_snapshot(self, s: Session, st: StoreState, force: bool) -> None:
+        store = st.store
+        now = self.clock.now()
+        last = self._snapshot_at.get(store)
+        if (
+            force
+            or last is None
+            or self._since_snapshot[store] >= self.snapshot_events
+            or now - last >= self.snapshot_ms
+        ):
+            repo.save_snapshot(s, store, _pickle(st), self._last_seq.get(store, 0))
+            self._since_snapshot[store] = 0
+            self._snapshot_at[store] = now
+
+    def close(self) -> None:
+        """Snapshot every store (a clean shutdown restarts without re-applying the log)."""
+        with self.lock, self.sessions.begin() as s:
+            for st in self.engine.states.values():
+                self._maybe_snapshot(s, st, force=True)
 
     def _timer_stores(self) -> set[str]:
         return {

@@ -1,0 +1,98 @@
+"""The shopping-guide panel (智能导购, rules.md §3, seed 000) as pure rules.
+
+When a buyer sends a product card — or names a catalogue product by its title — in a
+conversation a person is serving, and the buyer's purchase intent is at least
+`guide.min_intent`, the serving agent gets a `guide.panel`: the inquired product first, then
+up to `guide.max_items` complements from the store's one recommendation provider. Products
+off sale or out of stock are never shown (the inquired one included). The same inquired
+product does not raise a second panel in the same conversation. Orders feed the provider
+incrementally; switching `guide.provider` applies to panels from then on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kefu.engine import events as ev
+from kefu.engine.actions import Action, GuidePanel
+from kefu.engine.core import Capability, Ctx
+from kefu.engine.state import ProductState, StoreState
+from kefu.guide import intent
+
+
+def available(p: ProductState | None) -> bool:
+    """On sale and in stock (unknown stock counts as in stock)."""
+    return p is not None and p.status == "on_sale" and (p.stock is None or p.stock > 0)
+
+
+def providers(st: StoreState) -> dict[str, Any]:
+    """The store's recommendation providers by name (their state lives in the snapshot)."""
+    table: dict[str, Any] | None = st.ext.get("guide_providers")
+    if table is None:
+        table = st.ext["guide_providers"] = {}
+    return table
+
+
+def provider(st: StoreState, name: str) -> Any:
+    """The store's provider `name`, created on first use."""
+    from kefu.guide.recommend import provider_for
+
+    table = providers(st)
+    p = table.get(name)
+    if p is None:
+        p = table[name] = provider_for(name)
+    return p
+
+
+def catalogue(st: StoreState) -> dict[str, ProductState]:
+    """What providers may read of the store's products."""
+    return st.products
+
+
+def named_product(st: StoreState, text: str) -> str | None:
+    """A catalogue product whose full title appears in the buyer's words (longest first)."""
+    if len(text) < 2:
+        return None
+    hits = [(len(p.title), pid) for pid, p in st.products.items() if p.title and p.title in text]
+    return max(hits)[1] if hits else None
+
+
+def on_message(st: StoreState, e: ev.Message, ctx: Ctx) -> list[Action] | None:
+    """A buyer's card (or a named product) in a served conversation may raise the panel."""
+    conv = ctx.conversation
+    g = ctx.settings.guide
+    if e.sender != "buyer" or conv is None or not conv.human or conv.agent is None or not g.enabled:
+        return None
+    inquired = e.product or (e.products[0] if e.products else None)
+    if inquired is None:
+        inquired = named_product(st, e.text)
+    if inquired is None or conv.ext.get("guide_last") == inquired:
+        return None
+    score = intent.score(st, e.buyer, ctx.now)
+    if score < g.min_intent:
+        return None
+    picks: list[str] = []
+    if g.max_items > 0:
+        rec = provider(st, g.provider)
+        candidates = rec.complements(st.store, inquired, g.max_items * 3, catalogue(st))
+        picks = [p for p in candidates if p != inquired and available(st.products.get(p))]
+    products = ([inquired] if available(st.products.get(inquired)) else []) + picks[: g.max_items]
+    if not products:
+        return None
+    conv.ext["guide_last"] = inquired
+    return [GuidePanel(ts=ctx.now, store=st.store, buyer=e.buyer, conversation=conv.id,
+                       agent=conv.agent, products=products, intent=score)]  # fmt: skip
+
+
+def on_order(st: StoreState, e: ev.Order, ctx: Ctx) -> list[Action] | None:
+    """Every provider of the store learns from orders (baskets)."""
+    items = [i.product for i in e.items]
+    if len(items) == 0:
+        return None
+    provider(st, ctx.settings.guide.provider)
+    for p in providers(st).values():
+        p.observe_order(st.store, e.buyer, items, ctx.now)
+    return None
+
+
+CAPABILITY = Capability(name="guide", events={"message": on_message, "order": on_order})
