@@ -29,10 +29,8 @@ def simulate(path: Path, events: int) -> None:
 
     buyers = max(200, events // 60)
     with path.open("wb") as fh:
-        n = 0
-        for line in generate(stores=4, buyers=buyers, days=7, seed=7):
+        for n, line in enumerate(generate(stores=4, buyers=buyers, days=7, seed=7), 1):
             fh.write(line if line.endswith(b"\n") else line + b"\n")
-            n += 1
             if n >= events:
                 break
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from fastapi import FastAPI
@@ -26,10 +26,8 @@ def create_app(service: EngineService, tick_seconds: float = 1.0) -> FastAPI:
         async def ticker() -> None:
             while not stop.is_set():
                 await asyncio.to_thread(service.tick)
-                try:
+                with suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), tick_seconds)
-                except TimeoutError:
-                    pass
 
         task = asyncio.create_task(ticker())
         try:

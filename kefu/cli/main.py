@@ -15,7 +15,6 @@ app = typer.Typer(
 )
 
 
-
 @app.callback()
 def main() -> None:
     """kefu (客服): events in, actions out. Run `kefu COMMAND --help` for each command."""

@@ -115,6 +115,31 @@ def leave_queue(st: StoreState, conv: Conversation) -> int | None:
     return since
 
 
+def result(
+    st: StoreState,
+    conv: Conversation,
+    now: int,
+    outcome: str,
+    agent: str | None = None,
+    position: int | None = None,
+    text: str | None = None,
+) -> TransferResult:
+    """A `transfer.result` action for `conv`."""
+    return TransferResult(ts=now, store=st.store, buyer=conv.buyer, conversation=conv.id,
+                          outcome=outcome, agent=agent, position=position, text=text)  # fmt: skip
+
+
+def enqueue(st: StoreState, conv: Conversation, group: str, now: int, queue_text: str) -> Action:
+    """Put `conv` at the back of `group`'s queue; the result carries its position."""
+    q = st.queues.setdefault(group, [])
+    q.append(QueueEntry(conv.buyer, conv.id, now))
+    conv.group = group or None
+    conv.queued_at = now
+    pos = len(q)
+    return result(st, conv, now, "queued", position=pos,
+                  text=queue_text.replace("{position}", str(pos)))  # fmt: skip
+
+
 def route(st: StoreState, conv: Conversation, ctx: Ctx, trigger: str) -> list[Action]:
     """Find a person for `conv`: assigned, queued (with position) or failed."""
     settings, now = ctx.settings, ctx.now
@@ -126,21 +151,15 @@ def route(st: StoreState, conv: Conversation, ctx: Ctx, trigger: str) -> list[Ac
     if agent is None:
         agent = free_agent(st, group, settings)
         reason = "least_loaded"
-    base = {"ts": now, "store": st.store, "buyer": conv.buyer, "conversation": conv.id}
     if agent is not None:
         a = assign(st, conv, agent, now, f"{trigger}:{reason}")
-        return [TransferResult(**base, outcome="assigned", agent=agent.agent), a]
+        return [result(st, conv, now, "assigned", agent=agent.agent), a]
     anyone_on = any(a.status != "offline" for a in members(st, group))
     if not anyone_on:
-        return [TransferResult(**base, outcome="failed", text=h.offline_text)]
+        return [result(st, conv, now, "failed", text=h.offline_text)]
     if not h.queue:
-        return [TransferResult(**base, outcome="failed", text=h.full_text)]
-    q = st.queues.setdefault(group, [])
-    q.append(QueueEntry(conv.buyer, conv.id, now))
-    conv.queued_at = now
-    position = len(q)
-    text = h.queue_text.replace("{position}", str(position))
-    return [TransferResult(**base, outcome="queued", position=position, text=text)]
+        return [result(st, conv, now, "failed", text=h.full_text)]
+    return [enqueue(st, conv, group, now, h.queue_text)]
 
 
 def position(st: StoreState, conv: Conversation) -> int | None:

@@ -19,7 +19,7 @@ from datetime import datetime
 from kefu.conversations import bot, routing
 from kefu.conversations.gate import button_arm, note_reception
 from kefu.engine import events as ev
-from kefu.engine.actions import Action, BotReply, HandoffButton, TransferResult
+from kefu.engine.actions import Action, BotReply, HandoffButton
 from kefu.engine.core import Capability, Ctx
 from kefu.engine.grouping import agent_state
 from kefu.engine.state import Conversation, FaqEntry, StoreState
@@ -56,11 +56,11 @@ def button_visible(conv: Conversation, now: int) -> bool:
 
 def transfer(st: StoreState, conv: Conversation, ctx: Ctx, trigger: str) -> list[Action]:
     """A request for a person (click or words): ignored, or routed."""
-    base = {"ts": ctx.now, "store": st.store, "buyer": conv.buyer, "conversation": conv.id}
     if conv.human:
-        return [TransferResult(**base, outcome="ignored", agent=conv.agent)]
+        return [routing.result(st, conv, ctx.now, "ignored", agent=conv.agent)]
     if conv.queued_at is not None:
-        return [TransferResult(**base, outcome="ignored", position=routing.position(st, conv))]
+        pos = routing.position(st, conv)
+        return [routing.result(st, conv, ctx.now, "ignored", position=pos)]
     return routing.route(st, conv, ctx, trigger)
 
 
@@ -132,8 +132,7 @@ def on_click(st: StoreState, e: ev.TransferClick, ctx: Ctx) -> list[Action] | No
     if conv is None:
         return None
     if not conv.human and conv.queued_at is None and not button_visible(conv, ctx.now):
-        return [TransferResult(ts=ctx.now, store=st.store, buyer=e.buyer, conversation=conv.id,
-                               outcome="ignored", text=None)]  # fmt: skip
+        return [routing.result(st, conv, ctx.now, "ignored")]
     return transfer(st, conv, ctx, "button")
 
 
@@ -142,7 +141,6 @@ def on_transfer(st: StoreState, e: ev.Transfer, ctx: Ctx) -> list[Action] | None
     conv = st.open.get(e.buyer)
     if conv is None:
         return None
-    base = {"ts": ctx.now, "store": st.store, "buyer": e.buyer, "conversation": conv.id}
     if e.to_agent is not None:
         target = st.agents.get(e.to_agent)
         if (
@@ -150,7 +148,7 @@ def on_transfer(st: StoreState, e: ev.Transfer, ctx: Ctx) -> list[Action] | None
             or target.status != "online"
             or target.open >= routing.capacity(target, ctx.settings)
         ):
-            return [TransferResult(**base, outcome="failed", agent=e.to_agent,
+            return [routing.result(st, conv, ctx.now, "failed", agent=e.to_agent,
                                    text="colleague offline or full")]  # fmt: skip
         return [routing.assign(st, conv, target, ctx.now, "transfer:agent")]
     agent = routing.free_agent(st, e.to_group or "", ctx.settings)
@@ -159,13 +157,7 @@ def on_transfer(st: StoreState, e: ev.Transfer, ctx: Ctx) -> list[Action] | None
     routing.release(st, conv)
     conv.human = False
     conv.agent = None
-    conv.group = e.to_group
-    q = st.queues.setdefault(e.to_group or "", [])
-    q.append(routing.QueueEntry(conv.buyer, conv.id, ctx.now))
-    conv.queued_at = ctx.now
-    return [TransferResult(**base, outcome="queued", position=len(q),
-                           text=ctx.settings.handoff.queue_text.replace("{position}",
-                                                                         str(len(q))))]  # fmt: skip
+    return [routing.enqueue(st, conv, e.to_group or "", ctx.now, ctx.settings.handoff.queue_text)]
 
 
 def on_capacity_change(st: StoreState, e: ev.Event, ctx: Ctx) -> list[Action] | None:

@@ -30,7 +30,7 @@ def format_ts(ms: int, tz: ZoneInfo) -> str:
 
 def action_line(action: Action, tz: ZoneInfo) -> bytes:
     """One action as a JSON line (with the trailing newline)."""
-    rendered = msgspec.structs.replace(action, ts=format_ts(action.ts, tz))  # type: ignore[arg-type]
+    rendered = msgspec.structs.replace(action, ts=format_ts(action.ts, tz))
     return _ENC.encode(rendered) + b"\n"
 
 

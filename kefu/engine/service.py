@@ -170,7 +170,7 @@ class EngineService:
                     store=e.store,
                     event_id=e.id,
                     ts_ms=e.at,
-                    type=e.__struct_config__.tag,  # type: ignore[arg-type]
+                    type=e.__struct_config__.tag,
                     payload=raw.decode("utf-8"),
                 )
                 for e, raw in decoded
@@ -216,7 +216,7 @@ class EngineService:
                     store=a.store,
                     key=action_key(a, n),
                     ts_ms=a.ts,
-                    type=a.__struct_config__.tag,  # type: ignore[arg-type]
+                    type=a.__struct_config__.tag,
                     payload=_ENC.encode(a).decode("utf-8"),
                 )
             )
@@ -285,7 +285,7 @@ def _pickle(state: StoreState) -> bytes:
 
 def _unpickle(blob: bytes) -> StoreState | None:
     try:
-        version, state = pickle.loads(blob)  # noqa: S301 - our own snapshot from our DB
+        version, state = pickle.loads(blob)
     except Exception:
         return None
     if version != SNAPSHOT_VERSION or not isinstance(state, StoreState):

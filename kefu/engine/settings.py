@@ -27,7 +27,7 @@ class SettingsError(ValueError):
 
 @lru_cache(maxsize=256)
 def parse_duration(value: str) -> int:
-    """"30s", "5m", "24h", "2d" (also "250ms") to milliseconds."""
+    """ "30s", "5m", "24h", "2d" (also "250ms") to milliseconds."""
     m = _DURATION.match(value)
     if not m:
         raise ValueError(f"not a duration: {value!r} (use e.g. '30s', '5m', '24h', '2d')")
@@ -45,7 +45,7 @@ class _Section(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=
         return parse_duration(getattr(self, name))
 
 
-class StoreSection(_Section):
+class StoreSection(_Section, frozen=True):
     timezone: str = "Asia/Shanghai"
     session_timeout: Duration = "30m"
     tier: Literal["small", "large", "auto"] = "auto"
@@ -57,7 +57,7 @@ class StoreSection(_Section):
             raise ValueError(f"unknown timezone {self.timezone!r} - at `$.timezone`") from None
 
 
-class BotSection(_Section):
+class BotSection(_Section, frozen=True):
     enabled: bool = True
     supplementary: bool = True
     greeting: str = "亲，欢迎光临，我是智能客服小助手～"
@@ -72,7 +72,7 @@ class RoutingRule(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, froz
     categories: list[str] = msgspec.field(default_factory=list)
 
 
-class HandoffSection(_Section):
+class HandoffSection(_Section, frozen=True):
     enabled: bool = True
     button_ttl: Duration = "10m"
     queue: bool = True
@@ -80,7 +80,9 @@ class HandoffSection(_Section):
     offline_text: str = "客服暂时不在线，请留言，我们会尽快回复您"
     full_text: str = "当前咨询人数较多，客服暂时无法接待，请稍后再试"
     rollout_percent: Percent = 100
-    tiers: list[Literal["small", "large"]] = msgspec.field(default_factory=lambda: ["small", "large"])
+    tiers: list[Literal["small", "large"]] = msgspec.field(
+        default_factory=lambda: ["small", "large"]
+    )
     ab_test: bool = False
     keywords: list[str] = msgspec.field(
         default_factory=lambda: ["人工", "转人工", "找客服", "real person"]
@@ -88,13 +90,13 @@ class HandoffSection(_Section):
     after_misses: Annotated[int, Meta(ge=0, le=100)] = 2
 
 
-class RoutingSection(_Section):
+class RoutingSection(_Section, frozen=True):
     default_capacity: Annotated[int, Meta(ge=1, le=1000)] = 5
     sticky_hours: Annotated[int, Meta(ge=0, le=24 * 365)] = 48
     rules: list[RoutingRule] = msgspec.field(default_factory=list)
 
 
-class GuideSection(_Section):
+class GuideSection(_Section, frozen=True):
     enabled: bool = True
     provider: str = "builtin"
     min_intent: Fraction = 0.5
@@ -102,7 +104,7 @@ class GuideSection(_Section):
     copy: str = "这几款和您看的宝贝很搭，一起买更划算哦"
 
 
-class UrgeSection(_Section):
+class UrgeSection(_Section, frozen=True):
     enabled: bool = True
     delay: Duration = "5m"
     min_intent: Fraction = 0.5
@@ -137,7 +139,7 @@ class UrgeSection(_Section):
         return parse_duration(str(self.alert_after))
 
 
-class InsightSection(_Section):
+class InsightSection(_Section, frozen=True):
     attribution: Literal["order", "payment", "order_first"] = "order"
     validity_days: Annotated[int, Meta(ge=1, le=90)] = 2
     proactive_excluded: bool = True

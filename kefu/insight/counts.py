@@ -63,7 +63,7 @@ class MessageCounts:
 
     def ensure_store(self, store: str) -> None:
         """Make `store` appear in the result even with no messages."""
-        self._totals[store]  # noqa: B018 - defaultdict creates the entry
+        self._totals[store]
 
 
 def _with_ratio(counts: dict[str, int]) -> dict[str, Any]:

@@ -97,10 +97,10 @@ def on_due(st: StoreState, timer: Timer, ctx: Ctx) -> list[Action] | None:
     conv = st.last_conversation.get(timer.data["buyer"])
     if conv is None or conv.id != timer.data["conversation"]:
         return None
-    base = {"ts": ctx.now, "store": st.store, "buyer": conv.buyer, "conversation": conv.id}
     reason, sender = _skip_reason(st, conv, ctx)
     if reason is not None or sender is None:
-        return [UrgeSkip(**base, reason=reason or "no_sender")]
+        return [UrgeSkip(ts=ctx.now, store=st.store, buyer=conv.buyer, conversation=conv.id,
+                         reason=reason or "no_sender")]  # fmt: skip
     product = conv.ext.get("urge_product") or intent.best_card(st, conv.buyer, ctx.now)
     text = urge_text(st, product, ctx.settings.urge)
     conv.ext["urged"] = ctx.now
@@ -109,7 +109,8 @@ def on_due(st: StoreState, timer: Timer, ctx: Ctx) -> list[Action] | None:
     if after is not None:
         ctx.schedule(f"{ALERT}:{conv.id}", ctx.now + after, ALERT,
                      buyer=conv.buyer, conversation=conv.id, urged=ctx.now)  # fmt: skip
-    return [UrgeSend(**base, sender=sender, product=product, text=text)]
+    return [UrgeSend(ts=ctx.now, store=st.store, buyer=conv.buyer, conversation=conv.id,
+                     sender=sender, product=product, text=text)]  # fmt: skip
 
 
 def on_alert(st: StoreState, timer: Timer, ctx: Ctx) -> list[Action] | None:

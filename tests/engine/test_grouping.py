@@ -69,7 +69,7 @@ def test_close_event_ends_the_conversation_and_next_message_opens_another() -> N
 
 def test_buyers_and_stores_are_grouped_separately() -> None:
     events = [msg("b1", 0), msg("b2", 1), ev("message", 2, store="s2", buyer="b1", sender="buyer")]
-    engine, out = run(events)
+    _engine, out = run(events)
     assert sorted((a.store, a.conversation) for a in out if isinstance(a, ConversationOpen)) == [
         ("s1", "b1~1"),
         ("s1", "b2~1"),
@@ -133,7 +133,7 @@ def test_rescheduling_a_key_replaces_the_old_timer() -> None:
 )
 def test_every_conversation_opens_once_and_closes_once(msgs: list[tuple[str, int]]) -> None:
     events = sorted((msg(b, m) for b, m in msgs), key=lambda e: e.ts)
-    engine, out = run(events)
+    _engine, out = run(events)
     opens = opened(out)
     closes = [c for c, _ in closed(out)]
     assert len(opens) == len(set(opens))

@@ -36,7 +36,9 @@ def write_jsonl(path: Path, rows: list, extra: list[str] = ()) -> Path:
 def test_bad_lines_are_rejected_with_line_number_and_the_rest_kept(tmp_path: Path) -> None:
     rows = [json.dumps(r, ensure_ascii=False) for r in LINES]
     rows.insert(1, "{broken")
-    rows.insert(3, json.dumps({"ts": 1, "type": "rating", "store": "demo", "buyer": "y", "score": 9}))
+    rows.insert(
+        3, json.dumps({"ts": 1, "type": "rating", "store": "demo", "buyer": "y", "score": 9})
+    )
     p = tmp_path / "e.jsonl"
     p.write_text("\n".join(rows) + "\n\n", encoding="utf-8")
     stats = ReadStats()
@@ -94,7 +96,9 @@ def test_replay_sorts_by_time_stably_and_outputs_store_timezone(tmp_path: Path) 
     p = write_jsonl(tmp_path / "e.jsonl", rows)
     cfg = tmp_path / "s.toml"
     cfg.write_text('[store]\ntimezone = "Europe/London"\n', encoding="utf-8")
-    res = CliRunner().invoke(app, ["replay", str(p), "--config", str(cfg), "--out", str(tmp_path / "o")])
+    res = CliRunner().invoke(
+        app, ["replay", str(p), "--config", str(cfg), "--out", str(tmp_path / "o")]
+    )
     assert res.exit_code == 0, res.output
     assert "read 4 events (0 rejected" in res.output
     actions = [json.loads(x) for x in (tmp_path / "o" / "actions.jsonl").read_text().splitlines()]

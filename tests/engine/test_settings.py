@@ -24,9 +24,7 @@ def test_empty_file_gives_the_documented_defaults(tmp_path: Path) -> None:
 
 
 def test_store_override_wins_over_top_level() -> None:
-    cfg = parse_config(
-        {"urge": {"delay": "10m"}, "stores": {"s1": {"urge": {"min_intent": 0.2}}}}
-    )
+    cfg = parse_config({"urge": {"delay": "10m"}, "stores": {"s1": {"urge": {"min_intent": 0.2}}}})
     assert cfg.for_store("s1").urge.delay == "10m"
     assert cfg.for_store("s1").urge.min_intent == 0.2
     assert cfg.for_store("s2").urge.min_intent == 0.5

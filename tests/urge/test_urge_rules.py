@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -53,8 +55,8 @@ def test_urge_is_sent_delay_after_the_latest_message() -> None:
     assert (send.sender, send.product, send.text) == ("a1", "p1", "保温杯今天下单送杯刷")
     assert send.ts - out[0].ts == 0
     # due 5 minutes after the last message at minute 3
-    from tests.engine.helpers import at
     from kefu.engine.events import parse_ts
+    from tests.engine.helpers import at
 
     assert send.ts == parse_ts(at(8))
     assert alert.__struct_config__.tag == "urge.alert" and alert.agent == "a1"
@@ -80,7 +82,10 @@ def test_order_before_the_conversation_does_not_count() -> None:
 
 
 def test_skip_low_intent_and_min_intent_zero_urges_everyone() -> None:
-    plain = [msg("b1", 1, text="你好", product="p1"), msg("b1", 2, sender="agent", agent="a1", text="在的")]
+    plain = [
+        msg("b1", 1, text="你好", product="p1"),
+        msg("b1", 2, sender="agent", agent="a1", text="在的"),
+    ]
     assert kinds(run(plain)) == [("urge.skip", "low_intent")]
     assert kinds(run(plain, urge={"min_intent": 0}))[0] == ("urge.send", None)
 
@@ -110,8 +115,10 @@ def test_skip_aftersale_open_or_recently_closed() -> None:
 
 
 def test_skip_no_sender_and_assistant_fallback() -> None:
-    bot_only = [ev("cart.add", 0.5, buyer="b1", product="p1"),
-                msg("b1", 1, text="有货吗", product="p1")]
+    bot_only = [
+        ev("cart.add", 0.5, buyer="b1", product="p1"),
+        msg("b1", 1, text="有货吗", product="p1"),
+    ]
     assert kinds(run(bot_only, urge={"senders": ["last_agent"]})) == [("urge.skip", "no_sender")]
     out = run(bot_only, urge={"assistant": "helper"})
     assert out[0].sender == "helper"
@@ -146,7 +153,9 @@ def test_no_product_uses_the_generic_copy() -> None:
 
 def test_generated_copy_uses_title_and_attributes() -> None:
     out = run(consult(), urge={"copy": "generated"})
-    assert out[0].text == "亲，您看中的「保温杯」（容量500ml，颜色白）还有库存，现在下单尽快为您发货哦"
+    assert (
+        out[0].text == "亲，您看中的「保温杯」（容量500ml，颜色白）还有库存，现在下单尽快为您发货哦"
+    )
 
 
 def test_alert_not_sent_when_the_buyer_orders_after_the_urge() -> None:
@@ -164,4 +173,4 @@ def test_no_second_urge_to_a_buyer_within_24h(starts: list[int]) -> None:
     events = [e for t in sorted(set(starts)) for e in consult(t=float(t))]
     sends = [a.ts for a in run(events, urge={"alert_after": ""}) if a.__struct_config__.tag ==
              "urge.send"]  # fmt: skip
-    assert all(b - a >= 86_400_000 for a, b in zip(sends, sends[1:], strict=False))
+    assert all(b - a >= 86_400_000 for a, b in itertools.pairwise(sends))
