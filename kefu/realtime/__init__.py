@@ -1,0 +1,1 @@
+"""Realtime fan-out of messages and actions to WebSocket clients, within and across processes."""
