@@ -25,9 +25,20 @@ from kefu.engine.grouping import agent_state
 from kefu.engine.state import Conversation, FaqEntry, StoreState
 
 
+_OFFSETS: dict[tuple[int, str], int] = {}
+
+
 def _offset_ms(ctx: Ctx) -> int:
-    off = datetime.fromtimestamp(ctx.now / 1000, ctx.settings.tz).utcoffset()
-    return int(off.total_seconds() * 1000) if off else 0
+    """The store timezone's UTC offset at ctx.now (cached per hour: offsets change on hours)."""
+    tz = ctx.settings.tz
+    key = (ctx.now // 3_600_000, tz.key)
+    off = _OFFSETS.get(key)
+    if off is None:
+        if len(_OFFSETS) > 50_000:
+            _OFFSETS.clear()
+        delta = datetime.fromtimestamp(ctx.now / 1000, tz).utcoffset()
+        off = _OFFSETS[key] = int(delta.total_seconds() * 1000) if delta else 0
+    return off
 
 
 def _first_bot_reply(st: StoreState, conv: Conversation, ctx: Ctx) -> list[Action]:

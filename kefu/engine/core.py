@@ -49,8 +49,17 @@ class Ctx:
         self.conversation: Conversation | None = None
 
     def schedule(self, key: str, due: int, kind: str, **data: Any) -> Timer:
-        """Set (or replace) the timer `key` to fire `kind` at `due`."""
+        """Set (or replace) the timer `key` to fire `kind` at `due`.
+
+        Moving a pending timer later (the common case: each message pushes an urge back)
+        only updates it; its heap entry re-arms itself when reached.
+        """
         st = self.state
+        current = st.timers.get(key)
+        if current is not None and current.kind == kind and current.due <= due:
+            current.due = due
+            current.data = data
+            return current
         st.timer_seq += 1
         timer = Timer(key=key, due=due, kind=kind, seq=st.timer_seq, data=data)
         st.timers[key] = timer
@@ -187,6 +196,10 @@ class Engine:
             timer = st.timers.get(key)
             if timer is None or timer.seq != seq:
                 continue  # cancelled or replaced
+            if timer.due > due:  # moved later since it was pushed: re-arm at its new time
+                self._heap_seq += 1
+                heapq.heappush(heap, (timer.due, self._heap_seq, store, key, seq))
+                continue
             del st.timers[key]
             handler = self._timer_handlers.get(timer.kind)
             if handler is None:

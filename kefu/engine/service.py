@@ -85,7 +85,7 @@ class EngineService:
         self._capabilities = capabilities
         self.sessions = sessionmaker(db, expire_on_commit=False)
         self.lock = threading.RLock()
-        self._saved_timers: dict[str, dict[str, int]] = {}
+        self._saved_timers: dict[str, dict[str, tuple[int, int]]] = {}
         self._last_seq: dict[str, int] = {}
         self.start()
 
@@ -108,7 +108,7 @@ class EngineService:
                 last_seq = 0  # unreadable (older code): rebuild from the log
             else:
                 self.engine.load_state(state)
-                self._saved_timers[store] = {k: t.seq for k, t in state.timers.items()}
+                self._saved_timers[store] = {k: (t.seq, t.due) for k, t in state.timers.items()}
         self._last_seq[store] = last_seq
         # Events committed after the snapshot (normally none: both share one transaction).
         while True:
@@ -227,7 +227,7 @@ class EngineService:
             if st is None:
                 continue
             before = self._saved_timers.get(store, {})
-            now_timers = {k: t.seq for k, t in st.timers.items()}
+            now_timers = {k: (t.seq, t.due) for k, t in st.timers.items()}
             upserts = [
                 repo.TimerRow(
                     store=store,
@@ -237,7 +237,7 @@ class EngineService:
                     payload=_ENC.encode(t).decode("utf-8"),
                 )
                 for k, t in st.timers.items()
-                if before.get(k) != t.seq
+                if before.get(k) != (t.seq, t.due)
             ]
             deletes = [k for k in before if k not in now_timers]
             repo.save_timers(s, store, upserts, deletes)
@@ -268,7 +268,7 @@ class EngineService:
         return {
             store
             for store, st in self.engine.states.items()
-            if {k: t.seq for k, t in st.timers.items()} != self._saved_timers.get(store, {})
+            if {k: (t.seq, t.due) for k, t in st.timers.items()} != self._saved_timers.get(store, {})
         }
 
     def _reload(self, stores: set[str]) -> None:

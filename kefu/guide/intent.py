@@ -17,6 +17,8 @@ product rank the buyer's candidates ("the one with the highest intent").
 
 from __future__ import annotations
 
+import re
+
 import msgspec
 
 from kefu.engine import events as ev
@@ -118,10 +120,14 @@ def best_card(st: StoreState, buyer: str, now: int) -> str | None:
     return max(cards)[2]
 
 
+_KIND_OF = {w: k for k, words in QUESTION_KINDS.items() for w in words}
+_QUESTION = re.compile("|".join(sorted(map(re.escape, _KIND_OF), key=len, reverse=True)))
+
+
 def question_kinds(text: str) -> list[str]:
-    """Which kinds of buying questions `text` asks."""
-    low = text.lower()
-    return [k for k, words in QUESTION_KINDS.items() if any(w in low for w in words)]
+    """Which kinds of buying questions `text` asks (one regex pass over the text)."""
+    found = {_KIND_OF[m.group(0)] for m in _QUESTION.finditer(text.lower())}
+    return [k for k in QUESTION_KINDS if k in found]
 
 
 def on_message(st: StoreState, e: ev.Message, ctx: Ctx) -> list[Action] | None:
