@@ -24,7 +24,6 @@ from kefu.engine.core import Capability, Ctx
 from kefu.engine.grouping import agent_state
 from kefu.engine.state import Conversation, FaqEntry, StoreState
 
-
 _OFFSETS: dict[tuple[int, str], int] = {}
 
 

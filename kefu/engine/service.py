@@ -108,7 +108,7 @@ class EngineService:
                 last_seq = 0  # unreadable (older code): rebuild from the log
             else:
                 self.engine.load_state(state)
-                self._saved_timers[store] = {k: (t.seq, t.due) for k, t in state.timers.items()}
+                self._saved_timers[store] = _timer_marks(state)
         self._last_seq[store] = last_seq
         # Events committed after the snapshot (normally none: both share one transaction).
         while True:
@@ -227,7 +227,7 @@ class EngineService:
             if st is None:
                 continue
             before = self._saved_timers.get(store, {})
-            now_timers = {k: (t.seq, t.due) for k, t in st.timers.items()}
+            now_timers = _timer_marks(st)
             upserts = [
                 repo.TimerRow(
                     store=store,
@@ -265,10 +265,11 @@ class EngineService:
                 self._maybe_snapshot(s, st, force=True)
 
     def _timer_stores(self) -> set[str]:
+        """Stores whose pending timers differ from what the database holds."""
         return {
             store
             for store, st in self.engine.states.items()
-            if {k: (t.seq, t.due) for k, t in st.timers.items()} != self._saved_timers.get(store, {})
+            if _timer_marks(st) != self._saved_timers.get(store, {})
         }
 
     def _reload(self, stores: set[str]) -> None:
@@ -277,6 +278,11 @@ class EngineService:
         self._saved_timers.clear()
         self._last_seq.clear()
         self.start()
+
+
+def _timer_marks(st: StoreState) -> dict[str, tuple[int, int]]:
+    """What identifies each pending timer's version: its sequence number and due time."""
+    return {k: (t.seq, t.due) for k, t in st.timers.items()}
 
 
 def _pickle(state: StoreState) -> bytes:
