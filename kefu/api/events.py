@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from kefu.engine.events import AnyEvent
-from kefu.engine.output import action_dict
+from kefu.engine.output import action_dict, format_ts
 
 router = APIRouter(tags=["events"])
 
@@ -84,3 +84,32 @@ def openapi_components() -> dict[str, Any]:
         [AnyEvent], ref_template="#/components/schemas/{name}"
     )
     return {"Event": event, **components}
+
+
+@router.get("/api/v1/stores/{store}/actions", summary="Actions of a store, oldest first")
+def list_actions(
+    request: Request,
+    store: str,
+    after: int = Query(0, ge=0, description="Return actions with a sequence number above this."),
+    limit: int = Query(100, ge=1, le=1000),
+    type: str | None = Query(None, description="Only this action type, e.g. `urge.send`."),
+) -> Any:
+    """The committed actions (the outbox) in commit order, paginated by `after`."""
+    from sqlalchemy import select
+
+    from kefu.storage.models import Action
+
+    service = request.app.state.service
+    q = select(Action.seq, Action.payload).where(Action.store == store, Action.seq > after)
+    if type is not None:
+        q = q.where(Action.type == type)
+    q = q.order_by(Action.seq).limit(limit)
+    tz = service.engine.settings(store).tz
+    with service.sessions() as s:
+        rows = s.execute(q).all()
+    items = []
+    for seq, payload in rows:
+        doc = msgspec.json.decode(payload)
+        doc["ts"] = format_ts(doc["ts"], tz)
+        items.append({"seq": seq, **doc})
+    return {"items": items, "next_after": rows[-1][0] if rows else after}

@@ -39,7 +39,7 @@ from kefu.engine.readers import Rejected, explain
 from kefu.engine.settings import Config
 from kefu.engine.state import StoreState
 from kefu.storage import models, repo
-from kefu.storage.projection import project
+from kefu.storage.projection import project, project_actions
 
 SNAPSHOT_VERSION = 1
 _ENC = msgspec.json.Encoder()
@@ -156,6 +156,7 @@ class EngineService:
                 with self.sessions.begin() as s:
                     actions = self.engine.advance(now)
                     touched = {a.store for a in actions} | self._timer_stores()
+                    project_actions(s, actions)
                     self._persist(s, actions, touched)
             except Exception:
                 self._reload(touched)
@@ -170,7 +171,7 @@ class EngineService:
                     store=e.store,
                     event_id=e.id,
                     ts_ms=e.at,
-                    type=e.__struct_config__.tag,
+                    type=str(e.__struct_config__.tag),
                     payload=raw.decode("utf-8"),
                 )
                 for e, raw in decoded
@@ -195,6 +196,7 @@ class EngineService:
                 self._since_snapshot[event.store] += 1
             for store, store_items in items.items():
                 project(s, store, store_items)
+            project_actions(s, actions)
             stores = set(items) | {a.store for a in actions} | self._timer_stores()
             self._persist(s, actions, stores)
             result.actions = actions
@@ -216,7 +218,7 @@ class EngineService:
                     store=a.store,
                     key=action_key(a, n),
                     ts_ms=a.ts,
-                    type=a.__struct_config__.tag,
+                    type=str(a.__struct_config__.tag),
                     payload=_ENC.encode(a).decode("utf-8"),
                 )
             )

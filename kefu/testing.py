@@ -1,0 +1,31 @@
+"""Helpers for kefu's tests: the shared real-data folder and service availability."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def in_ci() -> bool:
+    """True under CI (`CI=true`): a missing service or data set fails instead of skipping."""
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def shared_data_root() -> Path:
+    """`../shared/data` next to the repository, or $KEFU_SHARED_DATA."""
+    env = os.environ.get("KEFU_SHARED_DATA")
+    return Path(env) if env else REPO.parent / "shared" / "data"
+
+
+def shared_data(rel_path: str) -> Path:
+    """A file of the shared real data; skips the test when absent (fails under CI)."""
+    import pytest
+
+    path = shared_data_root() / rel_path
+    if not path.exists():
+        if in_ci():
+            pytest.fail(f"shared data missing under CI: {path}")
+        pytest.skip(f"shared data not available: {path}")
+    return path
