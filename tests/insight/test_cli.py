@@ -1,0 +1,86 @@
+"""`kefu insight` on a JSON Lines log: JSON, CSV and table output."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import msgspec
+import typer
+from typer.testing import CliRunner
+
+from kefu.cli import insight_cmd
+from tests.insight import data
+
+SETTINGS = """
+[bot]
+enabled = false
+[stores.funnel_pay.insight]
+attribution = "payment"
+"""
+
+
+def _app() -> typer.Typer:
+    app = typer.Typer()
+    insight_cmd.register(app)
+
+    @app.callback()
+    def main() -> None:
+        """Test app."""
+
+    return app
+
+
+def _log(tmp_path: Path) -> tuple[Path, Path]:
+    events = tmp_path / "events.jsonl"
+    with events.open("wb") as fh:
+        for e in data.resp() + data.funnel("funnel") + data.funnel("funnel_pay"):
+            fh.write(msgspec.json.encode(e) + b"\n")
+    cfg = tmp_path / "store.toml"
+    cfg.write_text(SETTINGS)
+    return events, cfg
+
+
+def test_json_output_is_the_metrics_document(tmp_path: Path) -> None:
+    events, cfg = _log(tmp_path)
+    res = CliRunner().invoke(_app(), ["insight", str(events), "--config", str(cfg),
+                                      "--format", "json", "-q"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["stores"]["resp"]["agents"]["a1"]["avg_response_s"] == 176.25
+    assert doc["stores"]["funnel_pay"]["agents"]["a2"]["paid_amount"] == 300.0
+
+
+def test_csv_by_agent_with_a_date_range(tmp_path: Path) -> None:
+    events, cfg = _log(tmp_path)
+    res = CliRunner().invoke(
+        _app(),
+        ["insight", str(events), "--config", str(cfg), "--format", "csv", "--by", "agent",
+         "--from", data.DAYS[2], "--to", data.DAYS[2], "-m", "avg_response_s,reply_rate", "-q"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    rows = list(csv.DictReader(io.StringIO(res.stdout)))
+    resp = {r["agent"]: r for r in rows if r["store"] == "resp"}
+    assert resp["a1"]["avg_response_s"] == "180.0"  # D2: c5 60, c6 300
+    assert resp["a2"]["avg_response_s"] == "60.0"
+
+
+def test_table_and_saved_facts_reread(tmp_path: Path) -> None:
+    events, cfg = _log(tmp_path)
+    facts = tmp_path / "facts"
+    res = CliRunner().invoke(_app(), ["insight", str(events), "--config", str(cfg),
+                                      "--save-facts", str(facts), "-q"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "inquiry_buyers" in res.stdout
+    again = CliRunner().invoke(_app(), ["insight", str(facts), "--config", str(cfg),
+                                        "--format", "json"])  # fmt: skip
+    assert json.loads(again.stdout)["stores"]["funnel"]["totals"]["store_sales"] == 530.0
+
+
+def test_bad_options_exit_2(tmp_path: Path) -> None:
+    events, _ = _log(tmp_path)
+    for args in (["--by", "week"], ["--from", "03/02/2026"], ["-m", "nope"]):
+        res = CliRunner().invoke(_app(), ["insight", str(events), *args])
+        assert res.exit_code == 2, args
