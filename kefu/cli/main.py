@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import typer
 
-from kefu.cli import db_cmd, demo_cmd, import_cmd, replay_cmd, serve_cmd, simulate_cmd
+from kefu.cli import (
+    db_cmd,
+    demo_cmd,
+    import_cmd,
+    insight_cmd,
+    replay_cmd,
+    serve_cmd,
+    simulate_cmd,
+)
 
 app = typer.Typer(
     name="kefu",
@@ -20,7 +28,15 @@ def main() -> None:
     """kefu (客服): events in, actions out. Run `kefu COMMAND --help` for each command."""
 
 
-for module in (replay_cmd, import_cmd, simulate_cmd, db_cmd, serve_cmd, demo_cmd):
+for module in (
+    replay_cmd,
+    import_cmd,
+    simulate_cmd,
+    insight_cmd,
+    db_cmd,
+    serve_cmd,
+    demo_cmd,
+):
     module.register(app)
 
 

@@ -20,7 +20,7 @@ from kefu.engine.events import Event
 from kefu.engine.output import action_line
 from kefu.engine.readers import ReadStats, read_events, write_rejected
 from kefu.engine.settings import Config
-from kefu.insight.counts import MessageCounts
+from kefu.insight.facts import FactsBuilder
 
 Progress = Callable[[int, int], None]
 
@@ -53,28 +53,40 @@ def load_sorted(source: str | Path, stats: ReadStats) -> list[Event]:
 def run(
     events: Iterable[Event],
     engine: Engine,
-    counts: MessageCounts | None = None,
+    facts: FactsBuilder | None = None,
     on_progress: Progress | None = None,
     total: int = 0,
 ) -> list[Action]:
-    """Feed time-ordered events through `engine`, then fire the timers still pending."""
+    """Feed time-ordered events through `engine`, then fire the timers still pending.
+
+    With `facts`, every event (with the conversation the engine put it in) and every action
+    is recorded for the metrics.
+    """
     actions: list[Action] = []
     extend = actions.extend
     feed = engine.feed
-    observe = counts.observe if counts is not None else None
     n = 0
     for ev in events:
         out = feed(ev)
         if out:
             extend(out)
-        if observe is not None:
-            st = engine.states[ev.store]
-            conv = st.open.get(getattr(ev, "buyer", "") or "")
-            observe(ev, conv.id if conv is not None else None, engine.settings(ev.store).tz)
+        if facts is not None:
+            buyer = getattr(ev, "buyer", None)
+            conv_id: str | None = None
+            if buyer is not None:
+                st = engine.states[ev.store]
+                conv = st.open.get(buyer) or st.last_conversation.get(buyer)
+                conv_id = conv.id if conv is not None else None
+            facts.add_event(ev, conv_id)
+            if out:
+                facts.add_actions(out)
         n += 1
         if on_progress is not None and n % 50_000 == 0:
             on_progress(n, total)
-    extend(engine.drain())
+    tail = engine.drain()
+    extend(tail)
+    if facts is not None:
+        facts.add_actions(tail)
     if on_progress is not None:
         on_progress(n, total)
     return actions
@@ -93,15 +105,16 @@ def replay(
     stats = ReadStats()
     events = load_sorted(source, stats)
     engine = Engine(config)
-    counts = MessageCounts()
-    for store in sorted({e.store for e in events}):
-        counts.ensure_store(store)
-    actions = run(events, engine, counts, on_progress, len(events))
+    facts = FactsBuilder(config)
+    actions = run(events, engine, facts, on_progress, len(events))
     with (out / "actions.jsonl").open("wb") as fh:
         for a in actions:
             fh.write(action_line(a, engine.settings(a.store).tz))
+    from kefu.insight.metrics import compute
+
+    metrics = compute(facts.tables(), config)
     (out / "metrics.json").write_bytes(
-        orjson.dumps(counts.result(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+        orjson.dumps(metrics, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
     )
     with (out / "rejected.jsonl").open("wb") as fh:
         write_rejected(stats.rejected, fh)

@@ -15,7 +15,7 @@ import pyarrow as pa
 from kefu.engine.core import Engine
 from kefu.engine.events import Event
 from kefu.engine.readers import ReadStats
-from kefu.engine.replay import load_sorted
+from kefu.engine.replay import load_sorted, run
 from kefu.engine.settings import Config
 from kefu.insight.facts import FactsBuilder
 
@@ -30,25 +30,7 @@ def feed_facts(
     total: int = 0,
 ) -> None:
     """Feed time-ordered events through `engine`, recording events and actions in `builder`."""
-    feed, add_event, add_actions = engine.feed, builder.add_event, builder.add_actions
-    n = 0
-    for e in events:
-        out = feed(e)
-        buyer = getattr(e, "buyer", None)
-        conv_id: str | None = None
-        if buyer is not None:
-            st = engine.states[e.store]
-            conv = st.open.get(buyer) or st.last_conversation.get(buyer)
-            conv_id = conv.id if conv is not None else None
-        add_event(e, conv_id)
-        if out:
-            add_actions(out)
-        n += 1
-        if on_progress is not None and n % 50_000 == 0:
-            on_progress(n, total)
-    add_actions(engine.drain())
-    if on_progress is not None:
-        on_progress(n, total)
+    run(events, engine, builder, on_progress, total)
 
 
 def facts_from_log(
