@@ -6,7 +6,7 @@ import gzip
 import sys
 from datetime import date
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import typer
 from rich.console import Console
@@ -34,17 +34,21 @@ def simulate_command(
     fh: BinaryIO
     if out == "-":
         fh = sys.stdout.buffer
-    elif out.endswith(".gz"):
-        fh = gzip.open(out, "wb", compresslevel=5)  # type: ignore[assignment]
     else:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
-        fh = open(out, "wb")  # noqa: SIM115 - closed below
+        raw = gzip.open(out, "wb") if out.endswith(".gz") else open(out, "wb")  # noqa: SIM115
+        fh = cast(BinaryIO, raw)
     n = 0
     last_day = ""
     with Progress(
-        TextColumn("simulate {task.fields[day]}"), BarColumn(), TextColumn("{task.completed:,} events"),
-        TimeElapsedColumn(), console=err, transient=True, disable=out == "-",
-    ) as bar:  # fmt: skip
+        TextColumn("simulate {task.fields[day]}"),
+        BarColumn(),
+        TextColumn("{task.completed:,} events"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=out == "-",
+    ) as bar:
         task = bar.add_task("simulate", total=None, day="")
         try:
             for line in generate(stores=stores, buyers=buyers, days=days, seed=seed, start=first):

@@ -51,6 +51,7 @@ HOUR_WEIGHTS = [2, 1, 1, 1, 1, 1, 2, 4, 7, 10, 14, 14, 9, 8, 9, 9, 8, 8, 9, 11, 
 P_CART_PER_VIEW = 0.048
 P_FAV_PER_VIEW = 0.033
 P_BUY_PER_VIEW = 0.020
+RECOMMEND_COPY = "这几款和您看的宝贝很搭，一起买更划算哦"
 SOURCES = ["search", "shop", "recommend", "cart", "orders", "other"]
 
 
@@ -105,7 +106,7 @@ class _Store:
         for p in self.products:
             self.by_cat[p["category"]].append(p)
         n_agents = 3 + index % 4
-        self.agents = [
+        self.agents: list[dict[str, Any]] = [
             {
                 "agent": f"{store}-a{i + 1}",
                 "name": f"客服{chr(0x4E00 + (index * 7 + i * 13) % 200)}",
@@ -258,7 +259,7 @@ def _chat(
                 t += rng.randint(5, 30) * 1000
                 d.add(t, "guide.view", agent=agent["agent"], buyer=buyer)
                 d.add(t + 2000, "message", buyer=buyer, sender="agent", agent=agent["agent"],
-                      text="这几款和您看的宝贝很搭，一起买更划算哦", products=recommended)  # fmt: skip
+                      text=RECOMMEND_COPY, products=recommended)  # fmt: skip
     service = 1.0 if worst <= 60_000 else 0.3 if worst <= 180_000 else -0.6
     if rng.random() < 0.7:
         t += rng.randint(1, 5) * 60_000
