@@ -32,12 +32,30 @@ class EventError(ValueError):
         self.reason = reason
 
 
+_TS_CACHE: dict[str, int] = {}
+
+
 def parse_ts(value: int | str) -> int:
-    """RFC 3339 with an offset, or epoch milliseconds, to epoch milliseconds."""
+    """RFC 3339 with an offset, or epoch milliseconds, to epoch milliseconds.
+
+    Logs repeat timestamps (a list of impressions shares one second), so parsed strings are
+    remembered in a bounded cache: decoding is the floor of replay speed.
+    """
     if isinstance(value, int):
         if value < 0 or value > 32_503_680_000_000:  # year 3000
             raise EventError("ts", "epoch milliseconds out of range")
         return value
+    hit = _TS_CACHE.get(value)
+    if hit is not None:
+        return hit
+    ms = _parse_rfc3339(value)
+    if len(_TS_CACHE) >= 200_000:
+        _TS_CACHE.clear()
+    _TS_CACHE[value] = ms
+    return ms
+
+
+def _parse_rfc3339(value: str) -> int:
     try:
         dt = datetime.fromisoformat(value)
     except ValueError:
