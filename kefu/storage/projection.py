@@ -109,8 +109,8 @@ def _upsert(session: Session, model: Any, rows: Iterable[dict[str, Any]], keys: 
     for r in rows:
         by_cols.setdefault(tuple(sorted(r)), []).append(r)
     for cols, group in by_cols.items():
-        stmt = insert_for(session, table).values(group)
-        updates = {c: getattr(stmt.excluded, c) for c in cols if c not in keys}
+        stmt = insert_for(session, table)
+        updates = {c: stmt.excluded[c] for c in cols if c not in keys}
         if model is models.Buyer:
             updates.pop("first_seen_ms", None)
         stmt = (
@@ -118,7 +118,7 @@ def _upsert(session: Session, model: Any, rows: Iterable[dict[str, Any]], keys: 
             if updates
             else stmt.on_conflict_do_nothing(index_elements=keys)
         )
-        session.execute(stmt)
+        session.execute(stmt, group)
 
 
 def project(session: Session, store: str, items: Sequence[tuple[ev.Event, str | None]]) -> None:
@@ -134,9 +134,9 @@ def project(session: Session, store: str, items: Sequence[tuple[ev.Event, str | 
     _upsert(session, models.Order, b.orders.values(), ["store", "order_id"])
     _upsert(session, models.Aftersale, b.aftersales.values(), ["store", "order_id"])
     if b.messages:
-        session.execute(insert_for(session, models.Message.__table__).values(b.messages))
+        session.execute(insert_for(session, models.Message.__table__), b.messages)
     if b.payments:
-        session.execute(insert_for(session, models.Payment.__table__).values(b.payments))
+        session.execute(insert_for(session, models.Payment.__table__), b.payments)
     o = models.Order
     for s, order in b.paid:
         session.execute(

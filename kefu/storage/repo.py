@@ -77,19 +77,15 @@ def append_events(session: Session, rows: Sequence[EventRow]) -> list[int | None
         values = [_event_values(rows[i], received) for i in keyed.values()]
         stmt = (
             insert_for(session, table)
-            .values(values)
             .on_conflict_do_nothing(index_elements=["store", "event_id"])
             .returning(table.c.store, table.c.event_id, table.c.seq)
         )
-        for store, event_id, seq in session.execute(stmt):
+        for store, event_id, seq in session.execute(stmt, values):
             out[keyed[(store, event_id)]] = seq
     if plain:
-        stmt = (
-            insert_for(session, table)
-            .values([_event_values(rows[i], received) for i in plain])
-            .returning(table.c.seq, sort_by_parameter_order=True)
-        )
-        for i, (seq,) in zip(plain, session.execute(stmt), strict=True):
+        stmt = insert_for(session, table).returning(table.c.seq, sort_by_parameter_order=True)
+        values = [_event_values(rows[i], received) for i in plain]
+        for i, (seq,) in zip(plain, session.execute(stmt, values), strict=True):
             out[i] = seq
     return out
 
@@ -121,25 +117,17 @@ def put_actions(session: Session, rows: Sequence[ActionRow]) -> list[bool]:
     for i, r in enumerate(rows):
         first.setdefault((r.store, r.key), i)
     table = models.Action.__table__
+    values = [
+        {"store": rows[i].store, "key": rows[i].key, "ts_ms": rows[i].ts_ms,
+         "type": rows[i].type, "payload": rows[i].payload, "created_ms": created}
+        for i in first.values()
+    ]  # fmt: skip
     stmt = (
         insert_for(session, table)
-        .values(
-            [
-                {
-                    "store": rows[i].store,
-                    "key": rows[i].key,
-                    "ts_ms": rows[i].ts_ms,
-                    "type": rows[i].type,
-                    "payload": rows[i].payload,
-                    "created_ms": created,
-                }
-                for i in first.values()
-            ]
-        )
         .on_conflict_do_nothing(index_elements=["store", "key"])
         .returning(table.c.store, table.c.key)
     )
-    inserted = {(s, k) for s, k in session.execute(stmt)}
+    inserted = {(s, k) for s, k in session.execute(stmt, values)}
     return [
         (r.store, r.key) in inserted and first[(r.store, r.key)] == i for i, r in enumerate(rows)
     ]
@@ -174,17 +162,17 @@ def save_timers(
         session.execute(delete(t).where(t.store == store, t.key.in_(list(deletes))))
     if upserts:
         table = t.__table__
-        stmt = insert_for(session, table).values([
-            {"store": r.store, "key": r.key, "due_ms": r.due_ms, "kind": r.kind,
-             "payload": r.payload}
-            for r in upserts
-        ])  # fmt: skip
+        stmt = insert_for(session, table)
         stmt = stmt.on_conflict_do_update(
             index_elements=["store", "key"],
             set_={"due_ms": stmt.excluded.due_ms, "kind": stmt.excluded.kind,
                   "payload": stmt.excluded.payload},
         )  # fmt: skip
-        session.execute(stmt)
+        session.execute(stmt, [
+            {"store": r.store, "key": r.key, "due_ms": r.due_ms, "kind": r.kind,
+             "payload": r.payload}
+            for r in upserts
+        ])  # fmt: skip
 
 
 def load_timers(session: Session, store: str) -> list[TimerRow]:
