@@ -51,7 +51,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="kefu-ingest-"))
     url = fresh_db(args.db, work)
     lines: list[bytes] = []
-    for line in generate(stores=2, buyers=max(100, args.events // 80), days=7, seed=3):
+    for line in generate(stores=2, buyers=max(100, args.events // 25), days=7, seed=3):
         lines.append(line.rstrip(b"\n"))
         if len(lines) >= args.events:
             break
