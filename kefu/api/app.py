@@ -12,6 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from kefu import __version__
 from kefu.api import events as events_api
 from kefu.api import health as health_api
+from kefu.api import home as home_api
 from kefu.engine.service import EngineService
 
 
@@ -44,6 +45,7 @@ def create_app(service: EngineService, tick_seconds: float = 1.0) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.service = service
+    app.include_router(home_api.router)
     app.include_router(health_api.router)
     app.include_router(events_api.router)
 
