@@ -6,31 +6,19 @@ CI must run them. `KEFU_SHARED_DATA` points elsewhere when the folder lives else
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
 
+from kefu.testing import shared_data, shared_data_root
+
 REPO = Path(__file__).resolve().parents[2]
 TEST_DATA = REPO / "tests" / "data"
 
 
-def shared_data_dir() -> Path:
-    """`$KEFU_SHARED_DATA`, else `<repo>/../shared/data`."""
-    env = os.environ.get("KEFU_SHARED_DATA")
-    return Path(env) if env else REPO.parent / "shared" / "data"
-
-
-def shared_file(relative: str) -> Path:
-    """A file of the shared data folder; skip (fail under CI=true) when it is missing."""
-    path = shared_data_dir() / relative
-    if not path.is_file():
-        msg = f"shared data file not found: {path}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
-    return path
+shared_data_dir = shared_data_root
+shared_file = shared_data
 
 
 SliceFn = Callable[..., Path]
