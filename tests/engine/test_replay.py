@@ -121,3 +121,22 @@ def test_nothing_readable_exits_non_zero(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["replay", str(p), "--out", str(tmp_path / "o")])
     assert res.exit_code == 1
     assert len((tmp_path / "o" / "rejected.jsonl").read_text().splitlines()) == 2
+
+
+def test_replay_of_a_simulated_week_is_byte_identical(tmp_path: Path) -> None:
+    from kefu.sim import generate
+
+    log = tmp_path / "week.jsonl"
+    log.write_bytes(b"\n".join(generate(stores=2, buyers=120, days=7, seed=11)) + b"\n")
+    cfg = tmp_path / "s.toml"
+    cfg.write_text("[bot]\nenabled = false\n[urge]\nmin_intent = 0.3\n", encoding="utf-8")
+    from kefu.engine.settings import load_config
+
+    a = replay(log, load_config(cfg), tmp_path / "a")
+    b = replay(log, load_config(cfg), tmp_path / "b")
+    assert a.actions == b.actions > 100
+    for name in ("actions.jsonl", "metrics.json", "rejected.jsonl"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    lines = (tmp_path / "a" / "actions.jsonl").read_text(encoding="utf-8").splitlines()
+    kinds = {json.loads(x)["type"] for x in lines}
+    assert {"assign", "urge.send", "urge.skip", "transfer.result"} <= kinds
