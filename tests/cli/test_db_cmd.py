@@ -13,7 +13,7 @@ def test_upgrade_info_and_reset(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'k.db'}"
     run = CliRunner().invoke
     r = run(app, ["db", "upgrade", "--db", url])
-    assert r.exit_code == 0 and "at revision 0" in r.output
+    assert r.exit_code == 0 and "at revision 0" in " ".join(r.output.split())
     r = run(app, ["db", "info", "--db", url])
     assert r.exit_code == 0 and "events" in r.output and "actions" in r.output
     assert run(app, ["db", "reset", "--db", url]).exit_code == 2  # needs --yes
