@@ -106,6 +106,19 @@ SCHEMAS: dict[str, pa.Schema] = {
         ]
     ),
     "cancels": pa.schema([("store", _STR), ("order", _STR), ("ts_ms", _I64), ("local_ms", _I64)]),
+    "urges": pa.schema(
+        [
+            ("store", _STR),
+            ("buyer", _STR),
+            ("conversation", _STR),
+            ("kind", _STR),  # send | skip | alert
+            ("sender", _STR),  # send: the account that sent it
+            ("product", _STR),
+            ("reason", _STR),  # skip: why not sent
+            ("ts_ms", _I64),
+            ("local_ms", _I64),
+        ]
+    ),
     "ratings": pa.schema(
         [
             ("cid", _I64),
@@ -247,6 +260,15 @@ class FactsBuilder:
                         (self._next_seq(), cid, store, a.buyer, a.outcome, a.agent, None, ts,
                          self._local(store, ts))
                     )  # fmt: skip
+            elif isinstance(a, act.UrgeSend):
+                rows["urges"].append((store, a.buyer, a.conversation, "send", a.sender, a.product,
+                                      None, ts, self._local(store, ts)))  # fmt: skip
+            elif isinstance(a, act.UrgeSkip):
+                rows["urges"].append((store, a.buyer, a.conversation, "skip", None, None,
+                                      a.reason, ts, self._local(store, ts)))  # fmt: skip
+            elif isinstance(a, act.UrgeAlert):
+                rows["urges"].append((store, a.buyer, a.conversation, "alert", a.agent, None,
+                                      None, ts, self._local(store, ts)))  # fmt: skip
             elif isinstance(a, act.QueueLeave):
                 cid = self._conversation(store, a.conversation, a.buyer, ts)
                 rows["transfers"].append(

@@ -69,7 +69,14 @@ TRANSFER_IDS = (
     "queue_wait_p90_s",
     "transfer_failures",
 )
-TOTAL_IDS = tuple(dict.fromkeys(STORE_IDS + AGENT_IDS + TRANSFER_IDS))
+URGE_IDS = (
+    "urged_buyers",
+    "urge_order_buyers",
+    "urge_order_amount",
+    "urge_paid_amount",
+    "urge_conversion_rate",
+)
+TOTAL_IDS = tuple(dict.fromkeys(STORE_IDS + AGENT_IDS + TRANSFER_IDS + URGE_IDS))
 SCOPE_IDS = {"total": TOTAL_IDS, "day": TOTAL_IDS, "agent": AGENT_IDS, "variant": TRANSFER_IDS}
 # Rates, shares, ratios and means are null when undefined; counts and amounts are 0.
 NULLABLE = frozenset(
@@ -77,8 +84,9 @@ NULLABLE = frozenset(
 )
 # Money: always a float in the document (0.0, never 0).
 AMOUNTS = frozenset(
-    ("assisted_sales", "silent_sales", "store_sales", "aov", "order_amount", "paid_amount")
-)
+    ("assisted_sales", "silent_sales", "store_sales", "aov", "order_amount", "paid_amount",
+     "urge_order_amount", "urge_paid_amount")
+)  # fmt: skip
 DIGITS = 6
 EPOCH = date(1970, 1, 1)
 
@@ -342,6 +350,53 @@ def queue_part(d: Derived, lo: int | None, hi: int | None) -> ir.Table:
     )
 
 
+def urge_part(d: Derived, lo: int | None, hi: int | None) -> ir.Table:
+    """metrics.md §5 (seed 002): urges and the orders and payments they led to.
+
+    An order counts when the urged buyer placed it after an urge, on the urge's day or the
+    next; its payment counts when made by the end of that next day. Orders and payments are
+    counted on the day they happened, not on the urge's day. With several qualifying urges
+    the latest urge day sets the payment window.
+    """
+    u = d.f["urges"]
+    sends = u.filter(u.kind == "send")
+    sends = sends.mutate(day=(sends.local_ms // 86_400_000).cast("int64"))
+    o = d.f["orders"]
+    o = o.mutate(day=(o.local_ms // 86_400_000).cast("int64"))
+    j = o.join(sends.select("store", "buyer", u_ts="ts_ms", u_day="day"), ["store", "buyer"])
+    j = j.filter((j.ts_ms >= j.u_ts) & (j.day - j.u_day >= 0) & (j.day - j.u_day <= 1))
+    urged_orders = j.group_by(["store", "order", "buyer", "amount", "day", "ts_ms"]).aggregate(
+        u_day=j.u_day.max()
+    )
+    p = d.f["payments"]
+    p = p.mutate(day=(p.local_ms // 86_400_000).cast("int64"))
+    paid = p.join(
+        urged_orders.select("store", "order", o_ts="ts_ms", u_day="u_day"), ["store", "order"]
+    )
+    paid = paid.filter((paid.ts_ms >= paid.o_ts) & (paid.day <= paid.u_day + 1))
+    pieces = [
+        sends.select("store", "day", buyer_u=sends.buyer, buyer_o=ibis.null("string"),
+                     o_amount=ibis.null("float64"), p_amount=ibis.null("float64")),
+        urged_orders.select("store", "day", buyer_u=ibis.null("string"), buyer_o="buyer",
+                            o_amount="amount", p_amount=ibis.null("float64")),
+        paid.select("store", "day", buyer_u=ibis.null("string"), buyer_o=ibis.null("string"),
+                    o_amount=ibis.null("float64"), p_amount="amount"),
+    ]  # fmt: skip
+    t = pieces[0].union(pieces[1]).union(pieces[2])
+    t = _in_range(t, "day", lo, hi)
+
+    def aggs(x: ir.Table) -> dict[str, ir.Value]:
+        return {
+            "urged_buyers": x.buyer_u.nunique(),
+            "urge_order_buyers": x.buyer_o.nunique(),
+            "urge_order_amount": x.o_amount.sum(),
+            "urge_paid_amount": x.p_amount.sum(),
+        }
+
+    out = _rollup(_scoped(t, ("total", "day")), aggs)
+    return out.mutate(urge_conversion_rate=ratio(out.urge_order_buyers, out.urged_buyers))
+
+
 PARTS = (
     messages_part,
     rounds_part,
@@ -352,6 +407,7 @@ PARTS = (
     orders_part,
     transfer_part,
     queue_part,
+    urge_part,
 )
 
 
