@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from kefu.cli import (
+    backtest_cmd,
     db_cmd,
     demo_cmd,
     import_cmd,
@@ -36,6 +37,7 @@ for module in (
     db_cmd,
     serve_cmd,
     demo_cmd,
+    backtest_cmd,
 ):
     module.register(app)
 

@@ -23,6 +23,15 @@ from kefu.engine.state import Conversation, StoreState, Timer
 from kefu.guide import intent
 from kefu.urge.copy import urge_text
 
+SKIP_REASONS = (
+    "disabled",
+    "ordered",
+    "low_intent",
+    "cap_conversation",
+    "cap_24h",
+    "aftersale",
+    "no_sender",
+)
 DUE = "urge.due"
 ALERT = "urge.alert"
 DAY_MS = 86_400_000
