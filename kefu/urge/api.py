@@ -1,0 +1,156 @@
+"""Urge-to-buy endpoints: stats per day and range, the detail list with transcripts, preview."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from typing import Any
+
+import msgspec
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from kefu.engine.output import format_ts
+from kefu.insight.metrics import URGE_IDS
+from kefu.storage.models import Action, Message, Product
+from kefu.urge.copy import MAX_LEN, generated_text
+
+router = APIRouter(prefix="/api/v1/stores/{store}/urge", tags=["urge"])
+
+
+def _day(value: str | None, name: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise HTTPException(422, f"`{name}` must be a date YYYY-MM-DD, got {value!r}") from None
+
+
+def _csv(header: list[str], rows: list[list[Any]], filename: str) -> Response:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(header)
+    w.writerows(rows)
+    return Response(
+        "\ufeff" + buf.getvalue(),  # BOM: spreadsheet apps read the Chinese correctly
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/stats", summary="Urge stats (metrics.md §5) per day and for the range")
+def stats(
+    request: Request,
+    store: str,
+    date_from: str | None = Query(None, alias="from", description="First day, YYYY-MM-DD."),
+    date_to: str | None = Query(None, alias="to", description="Last day, YYYY-MM-DD."),
+    fmt: str = Query("json", alias="format", pattern="^(json|csv)$"),
+) -> Any:
+    """Urged buyers, their orders and payments (counted on the order/payment day), conversion."""
+    from kefu.insight.from_db import facts_from_db
+    from kefu.insight.metrics import compute
+
+    lo, hi = _day(date_from, "from"), _day(date_to, "to")
+    if lo and hi and lo > hi:
+        raise HTTPException(422, "`from` is after `to`")
+    service = request.app.state.service
+    config = service.config
+    doc = compute(facts_from_db(service.db, store, config), config, day_from=lo, day_to=hi)
+    s = doc["stores"].get(store)
+    if s is None:
+        totals: dict[str, Any] = dict.fromkeys(URGE_IDS)
+        totals.update(urged_buyers=0, urge_order_buyers=0, urge_order_amount=0.0,
+                      urge_paid_amount=0.0)  # fmt: skip
+        days: list[dict[str, Any]] = []
+    else:
+        totals = {k: s["totals"][k] for k in URGE_IDS}
+        days = [{"day": d, **{k: v[k] for k in URGE_IDS}} for d, v in sorted(s["days"].items())]
+    if fmt == "csv":
+        rows = [[d["day"], *(d[k] for k in URGE_IDS)] for d in days]
+        rows.append(["total", *(totals[k] for k in URGE_IDS)])
+        return _csv(["day", *URGE_IDS], rows, f"urge-stats-{store}.csv")
+    return {"store": store, "from": date_from, "to": date_to, "totals": totals, "days": days}
+
+
+@router.get("/urges", summary="Urges sent, with their conversation transcripts")
+def urges(
+    request: Request,
+    store: str,
+    date_from: str | None = Query(None, alias="from"),
+    date_to: str | None = Query(None, alias="to"),
+    sender: str | None = Query(None, description="Only urges sent by this account."),
+    buyer: str | None = Query(None, description="Only urges to this buyer."),
+    after: int = Query(0, ge=0, description="Page: urges with a sequence number above this."),
+    limit: int = Query(50, ge=1, le=500),
+    fmt: str = Query("json", alias="format", pattern="^(json|csv)$"),
+) -> Any:
+    """One row per urge: buyer, sender, time, product, text and the transcript."""
+    service = request.app.state.service
+    tz = service.engine.settings(store).tz
+    q = select(Action.seq, Action.payload, Action.ts_ms).where(
+        Action.store == store, Action.type == "urge.send", Action.seq > after
+    )
+    from datetime import datetime, time
+
+    lo, hi = _day(date_from, "from"), _day(date_to, "to")
+    if lo is not None:
+        q = q.where(Action.ts_ms >= int(datetime.combine(lo, time(), tz).timestamp() * 1000))
+    if hi is not None:
+        end = datetime.combine(hi, time(23, 59, 59, 999_000), tz)
+        q = q.where(Action.ts_ms <= int(end.timestamp() * 1000))
+    q = q.order_by(Action.seq).limit(limit if fmt == "json" else 100_000)
+    items: list[dict[str, Any]] = []
+    with service.sessions() as s:
+        for seq, payload, ts_ms in s.execute(q):
+            a = msgspec.json.decode(payload)
+            if (sender and a["sender"] != sender) or (buyer and a["buyer"] != buyer):
+                continue
+            transcript = [
+                {"ts": format_ts(m.ts_ms, tz), "sender": m.sender, "agent": m.agent,
+                 "text": m.text, "product": m.product}
+                for m in s.scalars(
+                    select(Message).where(Message.store == store,
+                                          Message.conversation == a["conversation"])
+                    .order_by(Message.seq)
+                )
+            ]  # fmt: skip
+            items.append({"seq": seq, "ts": format_ts(ts_ms, tz), "buyer": a["buyer"],
+                          "conversation": a["conversation"], "sender": a["sender"],
+                          "product": a["product"], "text": a["text"],
+                          "transcript": transcript})  # fmt: skip
+    if fmt == "csv":
+        rows = [[i["ts"], i["buyer"], i["sender"], i["product"], i["text"],
+                 "\n".join(f"[{m['ts']}] {m['sender']}: {m['text']}" for m in i["transcript"])]
+                for i in items]  # fmt: skip
+        header = ["ts", "buyer", "sender", "product", "text", "transcript"]
+        return _csv(header, rows, f"urges-{store}.csv")
+    return {"items": items, "next_after": items[-1]["seq"] if items else None}
+
+
+@router.get("/preview", summary="What each copy mode would send for a product")
+def preview(request: Request, store: str, product: str) -> Any:
+    """The `item`, `generated` and `generic` texts for `product`, with their lengths."""
+    service = request.app.state.service
+    settings = service.engine.settings(store).urge
+    with service.sessions() as s:
+        p = s.get(Product, (store, product))
+    if p is None:
+        raise HTTPException(404, f"no product {product!r} in store {store!r}")
+    st = service.engine.states.get(store)
+    urge_text = None
+    if st is not None and product in st.products:
+        urge_text = st.products[product].urge_text
+    texts = {
+        "item": urge_text,
+        "generated": generated_text(p.title, p.attrs),
+        "generic": settings.generic_text,
+    }
+    return {
+        "product": product,
+        "copy": settings.copy,
+        "max_length": MAX_LEN,
+        "texts": {k: {"text": v, "length": len(v) if v else 0} for k, v in texts.items()},
+    }
