@@ -268,6 +268,15 @@ class Faq(Event, tag="faq", kw_only=True):
     enabled: bool = True
 
 
+class Review(Event, tag="review", kw_only=True):
+    """A buyer's review of a product (project addition): feeds the generated urge copy."""
+
+    product: NonEmpty
+    text: Text
+    score: Annotated[int, Meta(ge=1, le=5)]
+    buyer: NonEmpty | None = None
+
+
 class Transfer(Event, tag="transfer", kw_only=True):
     """An agent hands a conversation to a colleague or a skill group (project addition)."""
 
@@ -303,6 +312,7 @@ AnyEvent = (
     | Favorite
     | Buyer
     | Faq
+    | Review
     | Transfer
 )
 

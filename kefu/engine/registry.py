@@ -10,6 +10,13 @@ def default_capabilities() -> list[Capability]:
     from kefu.conversations import rules as conversations
     from kefu.engine import grouping
     from kefu.guide import intent
+    from kefu.urge import reviews
     from kefu.urge import rules as urge
 
-    return [grouping.CAPABILITY, intent.CAPABILITY, conversations.CAPABILITY, urge.CAPABILITY]
+    return [
+        grouping.CAPABILITY,
+        intent.CAPABILITY,
+        conversations.CAPABILITY,
+        reviews.CAPABILITY,
+        urge.CAPABILITY,
+    ]

@@ -16,6 +16,7 @@ from kefu.engine.output import format_ts
 from kefu.insight.metrics import URGE_IDS
 from kefu.storage.models import Action, Message, Product
 from kefu.urge.copy import MAX_LEN, generated_text
+from kefu.urge.reviews import points
 
 router = APIRouter(prefix="/api/v1/stores/{store}/urge", tags=["urge"])
 
@@ -141,11 +142,13 @@ def preview(request: Request, store: str, product: str) -> Any:
         raise HTTPException(404, f"no product {product!r} in store {store!r}")
     st = service.engine.states.get(store)
     urge_text = None
+    praised: list[str] = []
     if st is not None and product in st.products:
         urge_text = st.products[product].urge_text
+        praised = points(st, product)
     texts = {
         "item": urge_text,
-        "generated": generated_text(p.title, p.attrs),
+        "generated": generated_text(p.title, p.attrs, praised),
         "generic": settings.generic_text,
     }
     return {

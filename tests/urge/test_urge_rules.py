@@ -174,3 +174,17 @@ def test_no_second_urge_to_a_buyer_within_24h(starts: list[int]) -> None:
     sends = [a.ts for a in run(events, urge={"alert_after": ""}) if a.__struct_config__.tag ==
              "urge.send"]  # fmt: skip
     assert all(b - a >= 86_400_000 for a, b in itertools.pairwise(sends))
+
+
+def test_generated_copy_adds_the_points_buyers_praised_in_reviews() -> None:
+    reviews = [
+        ev("review", 0.1, product="p1", text="质量很好，保温效果不错！物流很快", score=5),
+        ev("review", 0.2, product="p1", text="保温效果不错，质量很好。", score=4),
+        ev("review", 0.3, product="p1", text="物流很快，颜色好看", score=5),
+        ev("review", 0.4, product="p1", text="漏水，质量很差，质量很差", score=1),  # not praise
+    ]
+    out = run([*reviews, *consult()], urge={"copy": "generated"})
+    assert out[0].text == (
+        "亲，您看中的「保温杯」（容量500ml，颜色白）买家都说“保温效果不错、物流很快”，"
+        "还有库存，现在下单尽快为您发货哦"
+    )
