@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from kefu.engine.settings import SettingsError, load_config
+from kefu.cli.common import input_or_exit, settings_or_exit
 
 err = Console(stderr=True)
 out = Console()
@@ -31,14 +31,8 @@ def urge_command(
     if output_format not in ("table", "csv"):
         err.print("[red]--format must be table or csv[/red]")
         raise typer.Exit(2)
-    try:
-        configs = [(label(p), load_config(p)) for p in config]
-    except SettingsError as e:
-        err.print(f"[red]settings error:[/red] {e}")
-        raise typer.Exit(2) from None
-    if not events.exists():
-        err.print(f"[red]no such file:[/red] {events}")
-        raise typer.Exit(2)
+    configs = [(label(p), settings_or_exit(p)) for p in config]
+    input_or_exit(events)
     stats = ReadStats()
     with err.status("replaying…"):
         evs = load_sorted(events, stats)

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from kefu.engine.settings import SettingsError, load_config
+from kefu.cli.common import input_or_exit, settings_or_exit
 from kefu.insight.backends import BACKENDS
 from kefu.insight.build import facts_from_log
 from kefu.insight.facts import read_parquet, write_parquet
@@ -127,14 +127,8 @@ def insight_command(
     if unknown:
         err.print(f"[red]unknown metric id(s):[/red] {', '.join(unknown)}")
         raise typer.Exit(2)
-    try:
-        cfg = load_config(config)
-    except SettingsError as e:
-        err.print(f"[red]settings error:[/red] {e}")
-        raise typer.Exit(2) from None
-    if not events.exists():
-        err.print(f"[red]no such file:[/red] {events}")
-        raise typer.Exit(2)
+    cfg = settings_or_exit(config)
+    input_or_exit(events)
     if events.is_dir():
         tables = read_parquet(events)
     else:

@@ -8,8 +8,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from kefu.cli.common import input_or_exit, settings_or_exit
 from kefu.engine.replay import replay
-from kefu.engine.settings import SettingsError, load_config
 
 err = Console(stderr=True)
 
@@ -27,14 +27,8 @@ def replay_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Replay EVENTS on their own clock and write actions, metrics and rejected lines to OUT."""
-    try:
-        cfg = load_config(config)
-    except SettingsError as e:
-        err.print(f"[red]settings error:[/red] {e}")
-        raise typer.Exit(2) from None
-    if not events.exists():
-        err.print(f"[red]no such file:[/red] {events}")
-        raise typer.Exit(2)
+    cfg = settings_or_exit(config)
+    input_or_exit(events)
     with Progress(
         TextColumn("replay"),
         BarColumn(),

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from kefu.engine.settings import SettingsError, load_config
+from kefu.cli.common import settings_or_exit
 
 err = Console(stderr=True)
 
@@ -28,11 +28,7 @@ def serve_command(
     from kefu.engine.service import EngineService
     from kefu.storage.db import database_url, make_engine, upgrade
 
-    try:
-        cfg = load_config(config)
-    except SettingsError as e:
-        err.print(f"[red]settings error:[/red] {e}")
-        raise typer.Exit(2) from None
+    cfg = settings_or_exit(config)
     url = database_url(db)
     engine = make_engine(url)
     upgrade(engine)
