@@ -1,0 +1,96 @@
+"""Service-insight endpoints: a store's metrics by store, agent or day, JSON or CSV.
+
+Peers: when the deployment holds several stores, the store's tier peers' median and top 10 %
+per metric come along — computed over every store of the same tier, never naming one.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from statistics import median
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import Response
+
+from kefu.insight.metrics import STORE_IDS, TOTAL_IDS
+
+router = APIRouter(prefix="/api/v1/stores/{store}/insight", tags=["insight"])
+BY = ("store", "agent", "day")
+# Rates where less is better are benchmarked the other way round.
+LOWER_IS_BETTER = frozenset({"first_response_s", "avg_response_s", "queue_wait_s",
+                             "queue_wait_p90_s", "transfer_failures"})  # fmt: skip
+
+
+def _day(value: str | None, name: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise HTTPException(422, f"`{name}` must be a date YYYY-MM-DD, got {value!r}") from None
+
+
+def peer_benchmark(totals_by_store: dict[str, dict[str, Any]], store: str) -> dict[str, Any]:
+    """Median and top 10 % of each store-funnel metric over the other stores given (peers)."""
+    peers = [v for s, v in totals_by_store.items() if s != store]
+    out: dict[str, Any] = {"peers": len(peers)}
+    for metric in STORE_IDS:
+        values = sorted(v[metric] for v in peers if v.get(metric) is not None)
+        if not values:
+            out[metric] = {"median": None, "top10": None}
+            continue
+        best_first = values if metric in LOWER_IS_BETTER else values[::-1]
+        top = best_first[: max(1, len(values) // 10)]
+        out[metric] = {"median": round(median(values), 6), "top10": round(top[-1], 6)}
+    return out
+
+
+@router.get("", summary="Service-insight metrics (metrics.md §1–§3, §5, §6)")
+def insight(
+    request: Request,
+    store: str,
+    date_from: str | None = Query(None, alias="from", description="First day, YYYY-MM-DD."),
+    date_to: str | None = Query(None, alias="to", description="Last day, YYYY-MM-DD."),
+    by: str = Query("store", pattern="^(store|agent|day)$"),
+    fmt: str = Query("json", alias="format", pattern="^(json|csv)$"),
+    peers: bool = Query(False, description="Add the tier peers' median and top 10 %."),
+) -> Any:
+    """The store's metrics for the range, grouped by store (totals), agent or day."""
+    from kefu.cli.insight_cmd import render_csv
+    from kefu.insight.from_db import facts_from_db
+    from kefu.insight.metrics import AGENT_IDS, compute
+    from kefu.insight.tiers import tier_of
+
+    lo, hi = _day(date_from, "from"), _day(date_to, "to")
+    if lo and hi and lo > hi:
+        raise HTTPException(422, "`from` is after `to`")
+    service = request.app.state.service
+    config = service.config
+    doc = compute(facts_from_db(service.db, store, config), config, day_from=lo, day_to=hi)
+    mine = {"stores": {store: doc["stores"].get(store) or
+                       {"totals": dict.fromkeys(TOTAL_IDS), "days": {}, "agents": {}}}}  # fmt: skip
+    ids = AGENT_IDS if by == "agent" else TOTAL_IDS
+    if fmt == "csv":
+        return Response(
+            "\ufeff" + render_csv(mine, by, ids),
+            media_type="text/csv; charset=utf-8",
+            headers={"content-disposition": f'attachment; filename="insight-{store}-{by}.csv"'},
+        )
+    body: dict[str, Any] = {"store": store, "from": date_from, "to": date_to, "by": by}
+    s = mine["stores"][store]
+    body["rows"] = (
+        [s["totals"]] if by == "store"
+        else [{by: k, **v} for k, v in sorted(s["agents" if by == "agent" else "days"].items())]
+    )  # fmt: skip
+    if peers:
+        my_tier = tier_of(service, store)
+        others = [x for x in sorted(service.engine.states) if x != store
+                  and tier_of(service, x) == my_tier]  # fmt: skip
+        totals = {store: s["totals"]}
+        for other in others:
+            d = compute(facts_from_db(service.db, other, config), config, day_from=lo, day_to=hi)
+            if other in d["stores"]:
+                totals[other] = d["stores"][other]["totals"]
+        body["peers"] = {"tier": my_tier, **peer_benchmark(totals, store)}
+    return body

@@ -1,0 +1,55 @@
+"""Insight endpoint: a store's metrics by store/agent/day, CSV, peers without identities."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi.testclient import TestClient
+
+from kefu.api.app import create_app
+from kefu.engine.clock import VirtualClock
+from kefu.engine.service import EngineService
+from kefu.engine.settings import parse_config
+from kefu.insight.api import peer_benchmark
+from tests.engine.helpers import at
+
+
+def conversation(store: str, buyer: str, reply_after_min: float) -> list[bytes]:
+    rows = [
+        {"id": f"{buyer}a", "ts": at(0), "type": "agent", "store": store, "agent": "a1"},
+        {"id": f"{buyer}s", "ts": at(0), "type": "agent.status", "store": store, "agent": "a1",
+         "status": "online"},
+        {"id": f"{buyer}1", "ts": at(1), "type": "message", "store": store, "buyer": buyer,
+         "sender": "buyer", "text": "在吗"},
+        {"id": f"{buyer}2", "ts": at(1 + reply_after_min), "type": "message", "store": store,
+         "buyer": buyer, "sender": "agent", "agent": "a1", "text": "在的"},
+    ]  # fmt: skip
+    return [json.dumps(r, ensure_ascii=False).encode() for r in rows]
+
+
+def test_metrics_by_agent_and_day_with_csv_and_peers(db_engine) -> None:
+    svc = EngineService(db_engine, parse_config({"bot": {"enabled": False}}), clock=VirtualClock())
+    svc.ingest(conversation("s1", "b1", 1) + conversation("s2", "b2", 5)
+               + conversation("s3", "b3", 2))  # fmt: skip
+    with TestClient(create_app(svc, tick_seconds=3600)) as c:
+        agents = c.get("/api/v1/stores/s1/insight", params={"by": "agent"}).json()["rows"]
+        assert [(r["agent"], r["first_response_s"]) for r in agents] == [("a1", 60.0)]
+        days = c.get("/api/v1/stores/s1/insight", params={"by": "day"}).json()["rows"]
+        assert [d["day"] for d in days] == ["2026-03-01"]
+        body = c.get("/api/v1/stores/s1/insight", params={"peers": "true"}).json()
+        assert body["peers"]["peers"] == 2
+        assert "s2" not in json.dumps(body["peers"]) and "s3" not in json.dumps(body["peers"])
+        text = c.get("/api/v1/stores/s1/insight", params={"by": "agent", "format": "csv"}).text
+        assert text.lstrip("\ufeff").startswith("store,agent,")
+        assert c.get("/api/v1/stores/s1/insight", params={"by": "week"}).status_code == 422
+        empty = c.get("/api/v1/stores/nobody/insight").json()
+        assert empty["rows"][0]["inquiry_buyers"] is None
+
+
+def test_peer_benchmark_median_and_top_decile_of_others_only() -> None:
+    totals = {f"s{i}": {"inquiry_to_order_rate": i / 10} for i in range(11)}
+    out = peer_benchmark(totals, "s0")
+    assert out["peers"] == 10
+    assert out["inquiry_to_order_rate"] == {"median": 0.55, "top10": 1.0}
+    alone = peer_benchmark({"s0": {}}, "s0")
+    assert alone["inquiry_to_order_rate"] == {"median": None, "top10": None}
