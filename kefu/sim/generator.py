@@ -235,14 +235,15 @@ def _chat(
     if not online:
         return -0.5, [], None, t
     agent = online[int(rng.random() * len(online))]
-    rounds = rng.randint(1, 3)
+    rounds = rng.randint(1, 4)
     worst = 0
     recommended: list[str] = []
     for r in range(rounds):
         if r > 0:
             t += rng.randint(10, 90) * 1000
+            again = {"product": focus["product"]} if rng.random() < 0.4 else {}
             d.add(t, "message", buyer=buyer, sender="buyer",
-                  text=rng.choice(QUESTIONS[rng.choice(list(QUESTIONS))]))  # fmt: skip
+                  text=rng.choice(QUESTIONS[rng.choice(list(QUESTIONS))]), **again)  # fmt: skip
         if rng.random() < 0.04:  # unanswered round
             worst = 10**9
             break
