@@ -8,6 +8,7 @@ from kefu.cli import (
     backtest_cmd,
     db_cmd,
     demo_cmd,
+    guide_cmd,
     import_cmd,
     insight_cmd,
     replay_cmd,
@@ -38,6 +39,7 @@ for module in (
     serve_cmd,
     demo_cmd,
     backtest_cmd,
+    guide_cmd,
 ):
     module.register(app)
 

@@ -10,6 +10,7 @@ def default_capabilities() -> list[Capability]:
     from kefu.conversations import rules as conversations
     from kefu.engine import grouping
     from kefu.guide import intent
+    from kefu.guide import rules as guide
     from kefu.urge import reviews
     from kefu.urge import rules as urge
 
@@ -17,6 +18,7 @@ def default_capabilities() -> list[Capability]:
         grouping.CAPABILITY,
         intent.CAPABILITY,
         conversations.CAPABILITY,
+        guide.CAPABILITY,
         reviews.CAPABILITY,
         urge.CAPABILITY,
     ]

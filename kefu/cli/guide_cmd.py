@@ -1,0 +1,111 @@
+"""`kefu eval recommend`, `kefu train intent`, `kefu eval intent`: the shopping guide's models.
+
+The `eval` and `train` groups are shared: if another module registered them first, the
+commands join that group instead of shadowing it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _group(app: typer.Typer, name: str, help_text: str) -> typer.Typer:
+    """The app's sub-command group `name`, created if nobody registered it yet."""
+    for info in app.registered_groups:
+        if info.name == name and info.typer_instance is not None:
+            return info.typer_instance
+    sub = typer.Typer(help=help_text, no_args_is_help=True)
+    app.add_typer(sub, name=name)
+    return sub
+
+
+def _dump(doc: dict[str, Any]) -> None:
+    typer.echo(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())
+
+
+def eval_recommend(
+    data: str = typer.Option(..., help="Data set: uci-retail or groceries."),
+    path: Path | None = typer.Option(None, help="CSV file (default: ../shared/data/behaviour)."),
+    query: str = typer.Option(
+        "anchor", help="anchor: the product before the held-out one; basket: all the others."
+    ),
+    test_frac: float = typer.Option(0.2, help="Share of baskets (latest by time) to test on."),
+    neighbours: int = typer.Option(20, help="K of implicit's item-kNN baselines."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Leave-last-item-out by time: HR@3, HR@10, NDCG@10 of the built-in provider and baselines."""
+    from kefu.guide.evaluate import DATASETS, evaluate
+
+    if data not in DATASETS:
+        raise typer.BadParameter(f"one of {', '.join(DATASETS)}", param_hint="--data")
+    with err.status(f"evaluating on {data} …"):
+        doc = evaluate(data, path, test_frac, query, neighbours)
+    if as_json:
+        _dump(doc)
+        return
+    t = Table(
+        title=f"{data}, query={query}: {doc['train_baskets']} training baskets, "
+        f"{doc['test_cases']} test cases ({doc['target_known']} held-out items seen in training)"
+    )
+    for col in ("method", "HR@3", "HR@10", "NDCG@10", "hits@10"):
+        t.add_column(col, justify="left" if col == "method" else "right")
+    for name, m in doc["methods"].items():
+        t.add_row(name, f"{m['hr@3']:.4f}", f"{m['hr@10']:.4f}", f"{m['ndcg@10']:.4f}",
+                  str(m["hits@10"]))  # fmt: skip
+    out.print(t)
+
+
+def train_intent(
+    out_path: Path = typer.Option(Path("intent_model.txt"), "--out", help="LightGBM text file."),
+    taobao: Path | None = typer.Option(None, help="Taobao UserBehavior CSV (default: shared)."),
+    sim_buyers: int = typer.Option(1000, help="Simulated buyers (0: real data only)."),
+    sim_days: int = typer.Option(14, help="Simulated days."),
+    seed: int = typer.Option(1, help="Simulator seed."),
+    horizon_hours: int = typer.Option(24, help="Label: the buyer orders within this many hours."),
+    rounds: int = typer.Option(200, help="Boosting rounds."),
+) -> None:
+    """Train the purchase-intent model on simulated stores plus the non-held-out real users."""
+    from kefu.guide.intent_train import train
+
+    try:
+        import lightgbm  # noqa: F401
+    except ImportError:
+        err.print("lightgbm is not installed: intent stays rule-based")
+        raise typer.Exit(1) from None
+    with err.status("training …"):
+        doc = train(out_path, taobao, sim_buyers, sim_days, seed, horizon_hours, rounds)
+    _dump(doc)
+
+
+def eval_intent(
+    model: Path | None = typer.Option(None, help="Model file; without one, the rule-based score."),
+    taobao: Path | None = typer.Option(None, help="Taobao UserBehavior CSV (default: shared)."),
+    threshold: float = typer.Option(0.5, help="Intent threshold (guide.min_intent)."),
+    horizon_hours: int = typer.Option(24, help="Label: the buyer orders within this many hours."),
+) -> None:
+    """AUC, precision at the threshold and calibration on held-out real (Taobao) users."""
+    from kefu.guide.intent_train import evaluate
+
+    if model is not None and not model.exists():
+        raise typer.BadParameter(f"{model} does not exist", param_hint="--model")
+    with err.status("evaluating …"):
+        doc = evaluate(model, taobao, threshold, horizon_hours)
+    _dump(doc)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the guide's commands to the `eval` and `train` groups."""
+    ev = _group(app, "eval", "Offline evaluation of kefu's models.")
+    tr = _group(app, "train", "Train kefu's models.")
+    ev.command("recommend")(eval_recommend)
+    ev.command("intent")(eval_intent)
+    tr.command("intent")(train_intent)

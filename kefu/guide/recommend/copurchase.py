@@ -1,0 +1,89 @@
+"""Time-decayed co-purchase statistics of one store's baskets.
+
+Every basket adds weight `exp((ts - t0) / tau)` to each of its items, to each ordered pair of
+distinct items and to the basket total, so older baskets count exponentially less (half-life
+`half_life_days`) without ever touching old entries: only ratios of weights are used, and the
+absolute decayed count at the latest order is `weight * scale()`. When the exponent grows
+large every weight is rescaled once (amortised: once per ~40 time constants).
+
+One order costs O(basket²) dict updates. Each item keeps at most `max_partners` partners:
+past that the weakest half are dropped (amortised O(1) per update), which bounds memory on
+catalogues with long tails.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+
+
+class CoPurchase:
+    """Decayed item counts `item`, pair counts `pairs[a][b]` and basket total `total`."""
+
+    def __init__(
+        self, half_life_days: float = 90.0, max_partners: int = 1000, max_basket: int = 200
+    ) -> None:
+        self.tau_ms = half_life_days * 86_400_000 / math.log(2)
+        self.max_partners = max_partners
+        self.max_basket = max_basket
+        self.t0: int | None = None
+        self.t_last = 0
+        self.total = 0.0
+        self.orders = 0
+        self.item: dict[str, float] = {}
+        self.pairs: dict[str, dict[str, float]] = {}
+
+    def weight(self, ts_ms: int) -> float:
+        """The stored weight of an event at `ts_ms` (relative to the reference time t0)."""
+        if self.t0 is None:
+            self.t0 = ts_ms
+        x = (ts_ms - self.t0) / self.tau_ms
+        if x > 40.0:
+            self._rebase(ts_ms)
+            x = 0.0
+        return math.exp(x)
+
+    def scale(self) -> float:
+        """Factor turning stored weights into decayed counts as of the latest order."""
+        if self.t0 is None:
+            return 1.0
+        return math.exp(-(self.t_last - self.t0) / self.tau_ms)
+
+    def add(self, items: list[str], ts_ms: int) -> None:
+        """Count one basket (duplicates collapse; the first `max_basket` distinct items)."""
+        basket = list(dict.fromkeys(items))[: self.max_basket]
+        if not basket:
+            return
+        w = self.weight(ts_ms)
+        self.t_last = max(self.t_last, ts_ms)
+        self.total += w
+        self.orders += 1
+        item = self.item
+        for a in basket:
+            item[a] = item.get(a, 0.0) + w
+        if len(basket) < 2:
+            return
+        pairs = self.pairs
+        for a in basket:
+            row = pairs.get(a)
+            if row is None:
+                row = pairs[a] = {}
+            for b in basket:
+                if b != a:
+                    row[b] = row.get(b, 0.0) + w
+            if len(row) > self.max_partners:
+                keep = heapq.nlargest(self.max_partners // 2, row.items(), key=lambda kv: kv[1])
+                pairs[a] = dict(keep)
+
+    def support(self, a: str, b: str) -> float:
+        """Decayed number of baskets holding both `a` and `b`, as of the latest order."""
+        row = self.pairs.get(a)
+        return (row.get(b, 0.0) if row else 0.0) * self.scale()
+
+    def _rebase(self, ts_ms: int) -> None:
+        assert self.t0 is not None
+        f = math.exp(-(ts_ms - self.t0) / self.tau_ms)
+        self.total *= f
+        self.item = {k: v * f for k, v in self.item.items()}
+        self.pairs = {a: {b: v * f for b, v in row.items()} for a, row in self.pairs.items()}
+        self.t0 = ts_ms
