@@ -14,6 +14,7 @@ from kefu.api import events as events_api
 from kefu.api import health as health_api
 from kefu.api import home as home_api
 from kefu.engine.service import EngineService
+from kefu.guide import api as guide_api
 from kefu.insight import api as insight_api
 from kefu.urge import api as urge_api
 
@@ -52,6 +53,7 @@ def create_app(service: EngineService, tick_seconds: float = 1.0) -> FastAPI:
     app.include_router(events_api.router)
     app.include_router(urge_api.router)
     app.include_router(insight_api.router)
+    app.include_router(guide_api.router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

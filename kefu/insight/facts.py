@@ -106,6 +106,31 @@ SCHEMAS: dict[str, pa.Schema] = {
         ]
     ),
     "cancels": pa.schema([("store", _STR), ("order", _STR), ("ts_ms", _I64), ("local_ms", _I64)]),
+    "guide": pa.schema(
+        [
+            ("store", _STR),
+            ("agent", _STR),
+            ("buyer", _STR),
+            ("kind", _STR),  # panel (one row per recommended item) | view | send (per item)
+            ("product", _STR),
+            ("ts_ms", _I64),
+            ("local_ms", _I64),
+        ]
+    ),
+    "item_views": pa.schema(
+        [("store", _STR), ("buyer", _STR), ("product", _STR), ("ts_ms", _I64), ("local_ms", _I64)]
+    ),
+    "order_items": pa.schema(
+        [
+            ("store", _STR),
+            ("order", _STR),
+            ("buyer", _STR),
+            ("product", _STR),
+            ("amount", pa.float64()),
+            ("ts_ms", _I64),
+            ("local_ms", _I64),
+        ]
+    ),
     "urges": pa.schema(
         [
             ("store", _STR),
@@ -194,6 +219,12 @@ class FactsBuilder:
                 return
             cid = self._conversation(store, conversation_id, event.buyer, ts)
             self._first_sender(cid, event.sender)
+            if event.sender == "agent" and event.products:
+                local = self._local(store, ts)
+                for product in event.products:
+                    rows["guide"].append(
+                        (store, event.agent, event.buyer, "send", product, ts, local)
+                    )
             rows["messages"].append(
                 (self._next_seq(), cid, store, event.buyer, event.sender,
                  event.agent if event.sender == "agent" else None, ts, self._local(store, ts))
@@ -207,8 +238,18 @@ class FactsBuilder:
                  self._local(store, ts))
             )  # fmt: skip
         elif isinstance(event, ev.Order):
-            rows["orders"].append(
-                (store, event.order, event.buyer, event.amount, ts, self._local(store, ts))
+            local = self._local(store, ts)
+            rows["orders"].append((store, event.order, event.buyer, event.amount, ts, local))
+            for item in event.items:
+                rows["order_items"].append((store, event.order, event.buyer, item.product,
+                                            item.qty * item.price, ts, local))  # fmt: skip
+        elif isinstance(event, ev.View):
+            rows["item_views"].append(
+                (store, event.buyer, event.product, ts, self._local(store, ts))
+            )
+        elif isinstance(event, ev.GuideView):
+            rows["guide"].append(
+                (store, event.agent, event.buyer, "view", None, ts, self._local(store, ts))
             )
         elif isinstance(event, ev.Payment):
             rows["payments"].append(
@@ -260,6 +301,11 @@ class FactsBuilder:
                         (self._next_seq(), cid, store, a.buyer, a.outcome, a.agent, None, ts,
                          self._local(store, ts))
                     )  # fmt: skip
+            elif isinstance(a, act.GuidePanel):
+                local = self._local(store, ts)
+                recommended: list[str | None] = [*a.products[1:]] or [None]
+                for product in recommended:
+                    rows["guide"].append((store, a.agent, a.buyer, "panel", product, ts, local))
             elif isinstance(a, act.UrgeSend):
                 rows["urges"].append((store, a.buyer, a.conversation, "send", a.sender, a.product,
                                       None, ts, self._local(store, ts)))  # fmt: skip

@@ -76,8 +76,23 @@ URGE_IDS = (
     "urge_paid_amount",
     "urge_conversion_rate",
 )
-TOTAL_IDS = tuple(dict.fromkeys(STORE_IDS + AGENT_IDS + TRANSFER_IDS + URGE_IDS))
-SCOPE_IDS = {"total": TOTAL_IDS, "day": TOTAL_IDS, "agent": AGENT_IDS, "variant": TRANSFER_IDS}
+GUIDE_IDS = (
+    "guide_prompted_buyers",
+    "guide_seen_buyers",
+    "guide_view_rate",
+    "guide_adopted_buyers",
+    "guide_adoption_rate",
+    "guide_browse_rate",
+    "guide_pay_rate",
+    "guide_gmv",
+)
+TOTAL_IDS = tuple(dict.fromkeys(STORE_IDS + AGENT_IDS + TRANSFER_IDS + URGE_IDS + GUIDE_IDS))
+SCOPE_IDS = {
+    "total": TOTAL_IDS,
+    "day": TOTAL_IDS,
+    "agent": AGENT_IDS + GUIDE_IDS,
+    "variant": TRANSFER_IDS,
+}
 # Rates, shares, ratios and means are null when undefined; counts and amounts are 0.
 NULLABLE = frozenset(
     i for i in TOTAL_IDS if i.endswith(("_rate", "_share", "_ratio", "_s")) or i == "aov"
@@ -85,7 +100,7 @@ NULLABLE = frozenset(
 # Money: always a float in the document (0.0, never 0).
 AMOUNTS = frozenset(
     ("assisted_sales", "silent_sales", "store_sales", "aov", "order_amount", "paid_amount",
-     "urge_order_amount", "urge_paid_amount")
+     "urge_order_amount", "urge_paid_amount", "guide_gmv")
 )  # fmt: skip
 DIGITS = 6
 EPOCH = date(1970, 1, 1)
@@ -397,6 +412,73 @@ def urge_part(d: Derived, lo: int | None, hi: int | None) -> ir.Table:
     return out.mutate(urge_conversion_rate=ratio(out.urge_order_buyers, out.urged_buyers))
 
 
+def guide_part(d: Derived, lo: int | None, hi: int | None) -> ir.Table:
+    """metrics.md §4 (seed 000), buyer-level, per agent and store, on the first panel's day.
+
+    Prompted: a `guide.panel` for the agent. Seen: a `guide.view` by that agent after it.
+    Adopted: seen, and the agent sent ≥ 1 of the recommended (non-inquired) items after it.
+    Browsed / paid: the buyer then viewed / paid for a sent recommended item within the
+    validity window from the send (`insight.validity_days`); GMV is those items' amounts.
+    """
+    g, settings = d.f["guide"], d.f["settings"].select("store", "validity_days")
+    panels = g.filter(g.kind == "panel")
+    keys = ["store", "agent", "buyer"]
+    first = panels.group_by(keys).aggregate(p_ts=panels.ts_ms.min(), p_local=panels.local_ms.min())
+    first = first.mutate(day=(first.p_local // 86_400_000).cast("int64"))
+    rec = panels.filter(panels.product.notnull()).select(*keys, "product").distinct()
+    views = g.filter(g.kind == "view").select(*keys, v_ts="ts_ms")
+    seen = views.join(first, keys).filter(lambda t: t.v_ts >= t.p_ts).select(*keys).distinct()
+    sends = g.filter(g.kind == "send").select(*keys, "product", s_ts="ts_ms", s_local="local_ms")
+    sends = sends.join(rec, [*keys, "product"]).join(first.select(*keys, "p_ts"), keys)
+    sends = sends.filter(sends.s_ts >= sends.p_ts).join(settings, ["store"])
+    sends = sends.mutate(last_day=(sends.s_local // 86_400_000).cast("int64")
+                         + sends.validity_days - 1)  # fmt: skip
+    adopted = sends.select(*keys).distinct().join(seen, keys).select(*keys).distinct()
+    iv = d.f["item_views"].select("store", "buyer", "product", iv_ts="ts_ms", iv_local="local_ms")
+    browsed = sends.join(iv, ["store", "buyer", "product"])
+    browsed = browsed.filter(
+        (browsed.iv_ts >= browsed.s_ts)
+        & ((browsed.iv_local // 86_400_000).cast("int64") <= browsed.last_day)
+    )
+    browsed = browsed.select(*keys).distinct()
+    oi, pay = d.f["order_items"], d.f["payments"]
+    paid_items = oi.join(pay.select("store", "order", pay_ts="ts_ms", pay_local="local_ms"),
+                         ["store", "order"])  # fmt: skip
+    bought = sends.join(paid_items.select("store", "buyer", "product", "order", "amount",
+                                          "pay_ts", "pay_local"),
+                        ["store", "buyer", "product"])  # fmt: skip
+    bought = bought.filter(
+        (bought.pay_ts >= bought.s_ts)
+        & ((bought.pay_local // 86_400_000).cast("int64") <= bought.last_day)
+    )
+    bought = bought.select(*keys, "order", "product", "amount").distinct()
+    gmv = bought.group_by(keys).aggregate(gmv=bought.amount.sum())
+    flags = first.select(*keys, "day")
+    for name, t in (("is_seen", seen), ("is_adopted", adopted), ("is_browsed", browsed)):
+        flags = left_join(flags, t.mutate(**{name: ibis.literal(1)}), keys)
+    flags = left_join(flags, gmv, keys)
+    flags = _in_range(flags, "day", lo, hi)
+
+    def aggs(t: ir.Table) -> dict[str, ir.Value]:
+        adopted_b = t.is_adopted.notnull()
+        return {
+            "guide_prompted_buyers": t.buyer.nunique(),
+            "guide_seen_buyers": t.buyer.nunique(where=t.is_seen.notnull()),
+            "guide_adopted_buyers": t.buyer.nunique(where=adopted_b),
+            "_browsed": t.buyer.nunique(where=adopted_b & t.is_browsed.notnull()),
+            "_paid": t.buyer.nunique(where=adopted_b & t.gmv.notnull()),
+            "guide_gmv": t.gmv.sum(where=adopted_b),
+        }
+
+    out = _rollup(_scoped(flags, ("total", "day", "agent")), aggs)
+    return out.mutate(
+        guide_view_rate=ratio(out.guide_seen_buyers, out.guide_prompted_buyers),
+        guide_adoption_rate=ratio(out.guide_adopted_buyers, out.guide_seen_buyers),
+        guide_browse_rate=ratio(out._browsed, out.guide_adopted_buyers),
+        guide_pay_rate=ratio(out._paid, out.guide_adopted_buyers),
+    )
+
+
 PARTS = (
     messages_part,
     rounds_part,
@@ -408,6 +490,7 @@ PARTS = (
     transfer_part,
     queue_part,
     urge_part,
+    guide_part,
 )
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from kefu.insight.metrics import AGENT_IDS, TOTAL_IDS, TRANSFER_IDS, compute
+from kefu.insight.metrics import SCOPE_IDS, TOTAL_IDS, TRANSFER_IDS, compute
 from tests.insight import data
 
 D1, D2, D3 = data.DAYS[1], data.DAYS[2], data.DAYS[3]
@@ -240,7 +240,7 @@ def test_every_scope_holds_exactly_its_ids(doc: Any) -> None:
         for day in store["days"].values():
             assert tuple(day) == TOTAL_IDS
         for agent in store["agents"].values():
-            assert tuple(agent) == AGENT_IDS
+            assert tuple(agent) == SCOPE_IDS["agent"]
         for variant in store["variants"].values():
             assert tuple(variant) == TRANSFER_IDS
 

@@ -1,0 +1,36 @@
+"""Shopping-guide endpoints: per-agent metrics (metrics.md §4) and yesterday's leaderboards."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+
+router = APIRouter(prefix="/api/v1/stores/{store}/guide", tags=["guide"])
+
+
+@router.get("/leaderboards", summary="The guide's three leaderboards of a day (default: yesterday)")
+def leaderboards(
+    request: Request,
+    store: str,
+    day: str | None = Query(None, description="YYYY-MM-DD; yesterday in the store's timezone."),
+) -> Any:
+    """成交TOP榜 (top 5 by guide GMV), 积极使用榜 (adoption > 30 %), 不积极使用榜 (the rest)."""
+    from kefu.insight.from_db import facts_from_db
+    from kefu.insight.leaderboards import guide_boards
+    from kefu.insight.metrics import compute
+
+    service = request.app.state.service
+    if day is None:
+        tz = service.engine.settings(store).tz
+        the_day = datetime.now(tz).date() - timedelta(days=1)
+    else:
+        try:
+            the_day = date.fromisoformat(day)
+        except ValueError:
+            raise HTTPException(422, f"`day` must be YYYY-MM-DD, got {day!r}") from None
+    cfg = service.config
+    doc = compute(facts_from_db(service.db, store, cfg), cfg, day_from=the_day, day_to=the_day)
+    agents = doc["stores"].get(store, {}).get("agents", {})
+    return {"store": store, "day": the_day.isoformat(), **guide_boards(agents)}
