@@ -5,10 +5,10 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from kefu.storage.models import Base
+from kefu.storage.db import metadata
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = metadata()  # the tables of every capability, for autogenerate
 
 
 def run() -> None:
