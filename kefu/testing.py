@@ -29,3 +29,17 @@ def shared_data(rel_path: str) -> Path:
             pytest.fail(f"shared data missing under CI: {path}")
         pytest.skip(f"shared data not available: {path}")
     return path
+
+
+def staff_headers(db: object, store: str, agent: str = "boss", role: str = "supervisor") -> dict:
+    """Authorization headers of a fresh staff token (tests talking to the real API)."""
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
+
+    from kefu.accounts.tokens import create_token
+    from kefu.storage.db import make_engine
+
+    engine = db if isinstance(db, Engine) else make_engine(str(db))
+    with Session(engine) as s, s.begin():
+        token = create_token(s, store, agent, role)
+    return {"Authorization": f"Bearer {token}"}

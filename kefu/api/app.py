@@ -19,13 +19,31 @@ from kefu.insight import api as insight_api
 from kefu.urge import api as urge_api
 
 
-def create_app(service: EngineService, tick_seconds: float = 1.0) -> FastAPI:
-    """The kefu HTTP API bound to one engine service; fires due timers every tick."""
+def create_app(
+    service: EngineService, tick_seconds: float = 1.0, redis_url: str | None = None
+) -> FastAPI:
+    """The kefu HTTP API bound to one engine service; fires due timers every tick.
+
+    After each commit the service's `on_commit` fans out to the WebSocket hub; with
+    `redis_url` the hub is bridged to the other `kefu serve` processes.
+    """
     import asyncio
+
+    from kefu.accounts import api as accounts_api
+    from kefu.conversations import api as conversations_api
+    from kefu.conversations.service import Fanout
+    from kefu.realtime.hub import Hub, RedisBridge
+
+    hub = Hub()
+    service.on_commit = Fanout(service, hub)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
+        hub.bind(asyncio.get_running_loop())
+        bridge = RedisBridge(hub, redis_url) if redis_url else None
+        if bridge is not None:
+            await asyncio.to_thread(bridge.start)
 
         async def ticker() -> None:
             while not stop.is_set():
@@ -39,6 +57,8 @@ def create_app(service: EngineService, tick_seconds: float = 1.0) -> FastAPI:
         finally:
             stop.set()
             await task
+            if bridge is not None:
+                await asyncio.to_thread(bridge.stop)
             await asyncio.to_thread(service.close)
 
     app = FastAPI(
@@ -48,12 +68,16 @@ def create_app(service: EngineService, tick_seconds: float = 1.0) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.service = service
+    app.state.hub = hub
     app.include_router(home_api.router)
     app.include_router(health_api.router)
     app.include_router(events_api.router)
     app.include_router(urge_api.router)
     app.include_router(insight_api.router)
     app.include_router(guide_api.router)
+    app.include_router(accounts_api.router)
+    for router in conversations_api.routers:
+        app.include_router(router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
+from kefu.api.deps import FORBIDDEN, UNAUTHORIZED, staff
 from kefu.engine.events import AnyEvent
 from kefu.engine.output import action_dict, format_ts
 
@@ -86,7 +87,12 @@ def openapi_components() -> dict[str, Any]:
     return {"Event": event, **components}
 
 
-@router.get("/api/v1/stores/{store}/actions", summary="Actions of a store, oldest first")
+@router.get(
+    "/api/v1/stores/{store}/actions",
+    summary="Actions of a store, oldest first",
+    dependencies=[Depends(staff("supervisor"))],
+    responses={**UNAUTHORIZED, **FORBIDDEN},
+)
 def list_actions(
     request: Request,
     store: str,

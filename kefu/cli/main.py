@@ -14,6 +14,7 @@ from kefu.cli import (
     replay_cmd,
     serve_cmd,
     simulate_cmd,
+    token_cmd,
 )
 
 app = typer.Typer(
@@ -40,6 +41,7 @@ for module in (
     demo_cmd,
     backtest_cmd,
     guide_cmd,
+    token_cmd,
 ):
     module.register(app)
 

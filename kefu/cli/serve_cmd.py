@@ -20,6 +20,12 @@ def serve_command(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
     tick: float = typer.Option(1.0, help="Seconds between timer checks."),
+    redis: str | None = typer.Option(
+        None,
+        "--redis",
+        envvar="KEFU_REDIS",
+        help="Redis URL bridging WebSocket fan-out between several `kefu serve` processes.",
+    ),
 ) -> None:
     """Run the live server: ingest events, apply the rules, keep timers, serve the API."""
     import uvicorn
@@ -34,7 +40,7 @@ def serve_command(
     upgrade(engine)
     service = EngineService(engine, cfg)
     err.print(f"kefu serving on http://{host}:{port} (API docs: /docs) — database {engine.url!r}")
-    uvicorn.run(create_app(service, tick), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(service, tick, redis), host=host, port=port, log_level="warning")
 
 
 def register(app: typer.Typer) -> None:

@@ -22,7 +22,7 @@ import hashlib
 import pickle
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +54,7 @@ class IngestResult:
     duplicates: int = 0
     rejected: list[Rejected] = field(default_factory=list)
     actions: list[Action] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
 
 
 def action_key(action: Action, occurrence: int) -> str:
@@ -87,6 +88,8 @@ class EngineService:
         self.lock = threading.RLock()
         self._saved_timers: dict[str, dict[str, tuple[int, int]]] = {}
         self._last_seq: dict[str, int] = {}
+        # Called after each commit with (actions, accepted events): WebSocket fan-out.
+        self.on_commit: Callable[[list[Action], list[Event]], None] | None = None
         self.start()
 
     # -- start-up ---------------------------------------------------------------------------
@@ -143,6 +146,8 @@ class EngineService:
             except Exception:
                 self._reload({e.store for e, _ in decoded})
                 raise
+            if self.on_commit is not None and (result.actions or result.events):
+                self.on_commit(result.actions, result.events)
         return result
 
     def tick(self, now: int | None = None) -> list[Action]:
@@ -161,6 +166,8 @@ class EngineService:
             except Exception:
                 self._reload(touched)
                 raise
+            if self.on_commit is not None and actions:
+                self.on_commit(actions, [])
             return actions
 
     # -- internals --------------------------------------------------------------------------
@@ -184,6 +191,7 @@ class EngineService:
                     result.duplicates += 1
                     continue
                 result.accepted += 1
+                result.events.append(event)
                 out = self.engine.feed(event)
                 actions.extend(out)
                 st = self.engine.states[event.store]

@@ -5,9 +5,16 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
-router = APIRouter(prefix="/api/v1/stores/{store}/guide", tags=["guide"])
+from kefu.api.deps import FORBIDDEN, UNAUTHORIZED, staff
+
+router = APIRouter(
+    prefix="/api/v1/stores/{store}/guide",
+    tags=["guide"],
+    dependencies=[Depends(staff("supervisor"))],
+    responses={**UNAUTHORIZED, **FORBIDDEN},
+)
 
 
 @router.get("/leaderboards", summary="The guide's three leaderboards of a day (default: yesterday)")

@@ -10,12 +10,18 @@ from datetime import date
 from statistics import median
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 
+from kefu.api.deps import FORBIDDEN, UNAUTHORIZED, staff
 from kefu.insight.metrics import STORE_IDS, TOTAL_IDS
 
-router = APIRouter(prefix="/api/v1/stores/{store}/insight", tags=["insight"])
+router = APIRouter(
+    prefix="/api/v1/stores/{store}/insight",
+    tags=["insight"],
+    dependencies=[Depends(staff("supervisor"))],
+    responses={**UNAUTHORIZED, **FORBIDDEN},
+)
 BY = ("store", "agent", "day")
 # Rates where less is better are benchmarked the other way round.
 LOWER_IS_BETTER = frozenset({"first_response_s", "avg_response_s", "queue_wait_s",

@@ -8,17 +8,23 @@ from datetime import date
 from typing import Any
 
 import msgspec
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
+from kefu.api.deps import FORBIDDEN, UNAUTHORIZED, staff
 from kefu.engine.output import format_ts
 from kefu.insight.metrics import URGE_IDS
 from kefu.storage.models import Action, Message, Product
 from kefu.urge.copy import MAX_LEN, generated_text
 from kefu.urge.reviews import points
 
-router = APIRouter(prefix="/api/v1/stores/{store}/urge", tags=["urge"])
+router = APIRouter(
+    prefix="/api/v1/stores/{store}/urge",
+    tags=["urge"],
+    dependencies=[Depends(staff("supervisor"))],
+    responses={**UNAUTHORIZED, **FORBIDDEN},
+)
 
 
 def _day(value: str | None, name: str) -> date | None:

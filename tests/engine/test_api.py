@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from kefu.api.app import create_app
 from kefu.engine.service import EngineService
 from kefu.engine.settings import parse_config
+from kefu.testing import staff_headers
 from tests.engine.helpers import at
 
 
@@ -35,9 +36,11 @@ def test_json_batch_is_accepted_and_actions_are_listed(db_engine) -> None:
         body = r.json()
         assert (body["accepted"], body["duplicates"], body["rejected"]) == (4, 0, [])
         assert [a["type"] for a in body["actions"]] == ["conversation.open", "assign"]
-        listed = c.get("/api/v1/stores/s1/actions", params={"type": "assign"}).json()
-        assert [(a["agent"], a["ts"]) for a in listed["items"]] == [("a1", at(2))]
-        assert c.get("/api/v1/stores/other/actions").json()["items"] == []
+        boss = staff_headers(db_engine, "s1")
+        listed = c.get("/api/v1/stores/s1/actions", params={"type": "assign"}, headers=boss)
+        assert [(a["agent"], a["ts"]) for a in listed.json()["items"]] == [("a1", at(2))]
+        assert c.get("/api/v1/stores/other/actions", headers=boss).status_code == 404
+        assert c.get("/api/v1/stores/s1/actions").status_code == 401
 
 
 def test_ndjson_with_bad_lines_keeps_the_good_ones(db_engine) -> None:

@@ -15,6 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from kefu.testing import staff_headers
+
 pytestmark = pytest.mark.slow
 
 KEFU = str(Path(sys.executable).parent / "kefu")
@@ -45,8 +47,12 @@ def start(db_url: str, cwd: Path, config: Path) -> tuple[subprocess.Popen, str]:
     raise AssertionError(f"kefu serve did not start: {proc.stderr.read().decode()[-2000:]}")
 
 
+HEADERS: dict[str, str] = {}
+
+
 def urges(base: str) -> list[dict]:
-    r = httpx.get(f"{base}/api/v1/stores/s1/actions", params={"type": "urge.send"})
+    r = httpx.get(f"{base}/api/v1/stores/s1/actions", params={"type": "urge.send"},
+                  headers=HEADERS)  # fmt: skip
     r.raise_for_status()
     return r.json()["items"]
 
@@ -74,6 +80,7 @@ def test_sigkill_while_an_urge_is_pending_sends_it_exactly_once(db_url: str, tmp
     config = tmp_path / "store.toml"
     config.write_text("[bot]\nenabled = false\n", encoding="utf-8")
     proc, base = start(db_url, tmp_path, config)
+    HEADERS.update(staff_headers(db_url, "s1"))
     try:
         r = httpx.post(f"{base}/api/v1/events", json=events_due_in(4.0))
         assert r.status_code == 200 and r.json()["accepted"] == 6

@@ -12,6 +12,7 @@ from kefu.engine.clock import VirtualClock
 from kefu.engine.events import parse_ts
 from kefu.engine.service import EngineService
 from kefu.engine.settings import parse_config
+from kefu.testing import staff_headers
 from tests.engine.helpers import at
 from tests.engine.test_service import consult, line
 
@@ -24,7 +25,9 @@ def setup(db_engine) -> tuple[TestClient, EngineService]:
                      items=[{"product": "p1", "qty": 1, "price": 89.0}], amount=89.0),
                 line(id="pay", ts=at(25), type="payment", store="s1", order="o1",
                      amount=89.0)])  # fmt: skip
-    return TestClient(create_app(svc, tick_seconds=3600)), svc
+    client = TestClient(create_app(svc, tick_seconds=3600))
+    client.headers.update(staff_headers(db_engine, "s1"))
+    return client, svc
 
 
 def test_stats_per_day_and_csv(db_engine) -> None:
@@ -59,6 +62,17 @@ def test_detail_list_has_the_transcript_filters_and_pages(db_engine) -> None:
         assert c.get("/api/v1/stores/s1/urge/urges", params={"after": after}).json()["items"] == []
         text = c.get("/api/v1/stores/s1/urge/urges", params={"format": "csv"}).text
         assert "这个有货吗" in text and "今天下单送杯刷" in text
+
+
+def test_urge_endpoints_need_a_supervisor_of_the_store(db_engine) -> None:
+    c, _ = setup(db_engine)
+    with c:
+        anon = {"Authorization": ""}
+        assert c.get("/api/v1/stores/s1/urge/stats", headers=anon).status_code == 401
+        other = staff_headers(db_engine, "s2")
+        assert c.get("/api/v1/stores/s1/urge/urges", headers=other).status_code == 404
+        agent = staff_headers(db_engine, "s1", "a1", "agent")
+        assert c.get("/api/v1/stores/s1/urge/stats", headers=agent).status_code == 403
 
 
 def test_preview_shows_each_copy_mode_and_404s_unknown_products(db_engine) -> None:

@@ -1,0 +1,1 @@
+"""Accounts and tenancy: API tokens of stores' staff, buyer widget tokens, roles."""
