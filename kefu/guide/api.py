@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from kefu.api.deps import FORBIDDEN, UNAUTHORIZED, staff
+from kefu.api.params import parse_day
 
 router = APIRouter(
     prefix="/api/v1/stores/{store}/guide",
@@ -29,14 +30,10 @@ def leaderboards(
     from kefu.insight.metrics import compute
 
     service = request.app.state.service
-    if day is None:
+    the_day = parse_day(day, "day")
+    if the_day is None:
         tz = service.engine.settings(store).tz
         the_day = datetime.now(tz).date() - timedelta(days=1)
-    else:
-        try:
-            the_day = date.fromisoformat(day)
-        except ValueError:
-            raise HTTPException(422, f"`day` must be YYYY-MM-DD, got {day!r}") from None
     cfg = service.config
     doc = compute(facts_from_db(service.db, store, cfg), cfg, day_from=the_day, day_to=the_day)
     agents = doc["stores"].get(store, {}).get("agents", {})

@@ -6,14 +6,13 @@ per metric come along — computed over every store of the same tier, never nami
 
 from __future__ import annotations
 
-from datetime import date
 from statistics import median
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Depends, Query, Request
 
 from kefu.api.deps import FORBIDDEN, UNAUTHORIZED, staff
+from kefu.api.params import csv_download, day_range
 from kefu.insight.metrics import STORE_IDS, TOTAL_IDS
 
 router = APIRouter(
@@ -26,15 +25,6 @@ BY = ("store", "agent", "day")
 # Rates where less is better are benchmarked the other way round.
 LOWER_IS_BETTER = frozenset({"first_response_s", "avg_response_s", "queue_wait_s",
                              "queue_wait_p90_s", "transfer_failures"})  # fmt: skip
-
-
-def _day(value: str | None, name: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise HTTPException(422, f"`{name}` must be a date YYYY-MM-DD, got {value!r}") from None
 
 
 def peer_benchmark(totals_by_store: dict[str, dict[str, Any]], store: str) -> dict[str, Any]:
@@ -65,24 +55,18 @@ def insight(
     """The store's metrics for the range, grouped by store (totals), agent or day."""
     from kefu.cli.insight_cmd import render_csv
     from kefu.insight.from_db import facts_from_db
-    from kefu.insight.metrics import AGENT_IDS, compute
+    from kefu.insight.metrics import SCOPE_IDS, compute
     from kefu.insight.tiers import tier_of
 
-    lo, hi = _day(date_from, "from"), _day(date_to, "to")
-    if lo and hi and lo > hi:
-        raise HTTPException(422, "`from` is after `to`")
+    lo, hi = day_range(date_from, date_to)
     service = request.app.state.service
     config = service.config
     doc = compute(facts_from_db(service.db, store, config), config, day_from=lo, day_to=hi)
     mine = {"stores": {store: doc["stores"].get(store) or
                        {"totals": dict.fromkeys(TOTAL_IDS), "days": {}, "agents": {}}}}  # fmt: skip
-    ids = AGENT_IDS if by == "agent" else TOTAL_IDS
+    ids = SCOPE_IDS["agent"] if by == "agent" else TOTAL_IDS
     if fmt == "csv":
-        return Response(
-            "\ufeff" + render_csv(mine, by, ids),
-            media_type="text/csv; charset=utf-8",
-            headers={"content-disposition": f'attachment; filename="insight-{store}-{by}.csv"'},
-        )
+        return csv_download(render_csv(mine, by, ids), f"insight-{store}-{by}.csv")
     body: dict[str, Any] = {"store": store, "from": date_from, "to": date_to, "by": by}
     s = mine["stores"][store]
     body["rows"] = (

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from datetime import date
 from typing import Any
 
 import msgspec
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import Response
 from sqlalchemy import select
 
 from kefu.api.deps import FORBIDDEN, UNAUTHORIZED, staff
+from kefu.api.params import csv_download, csv_text, day_range
 from kefu.engine.output import format_ts
 from kefu.insight.metrics import URGE_IDS
 from kefu.storage.models import Action, Message, Product
@@ -27,27 +24,6 @@ router = APIRouter(
 )
 
 
-def _day(value: str | None, name: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise HTTPException(422, f"`{name}` must be a date YYYY-MM-DD, got {value!r}") from None
-
-
-def _csv(header: list[str], rows: list[list[Any]], filename: str) -> Response:
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(header)
-    w.writerows(rows)
-    return Response(
-        "\ufeff" + buf.getvalue(),  # BOM: spreadsheet apps read the Chinese correctly
-        media_type="text/csv; charset=utf-8",
-        headers={"content-disposition": f'attachment; filename="{filename}"'},
-    )
-
-
 @router.get("/stats", summary="Urge stats (metrics.md §5) per day and for the range")
 def stats(
     request: Request,
@@ -60,9 +36,7 @@ def stats(
     from kefu.insight.from_db import facts_from_db
     from kefu.insight.metrics import compute
 
-    lo, hi = _day(date_from, "from"), _day(date_to, "to")
-    if lo and hi and lo > hi:
-        raise HTTPException(422, "`from` is after `to`")
+    lo, hi = day_range(date_from, date_to)
     service = request.app.state.service
     config = service.config
     doc = compute(facts_from_db(service.db, store, config), config, day_from=lo, day_to=hi)
@@ -78,7 +52,7 @@ def stats(
     if fmt == "csv":
         rows = [[d["day"], *(d[k] for k in URGE_IDS)] for d in days]
         rows.append(["total", *(totals[k] for k in URGE_IDS)])
-        return _csv(["day", *URGE_IDS], rows, f"urge-stats-{store}.csv")
+        return csv_download(csv_text(["day", *URGE_IDS], rows), f"urge-stats-{store}.csv")
     return {"store": store, "from": date_from, "to": date_to, "totals": totals, "days": days}
 
 
@@ -102,7 +76,7 @@ def urges(
     )
     from datetime import datetime, time
 
-    lo, hi = _day(date_from, "from"), _day(date_to, "to")
+    lo, hi = day_range(date_from, date_to)
     if lo is not None:
         q = q.where(Action.ts_ms >= int(datetime.combine(lo, time(), tz).timestamp() * 1000))
     if hi is not None:
@@ -133,7 +107,7 @@ def urges(
                  "\n".join(f"[{m['ts']}] {m['sender']}: {m['text']}" for m in i["transcript"])]
                 for i in items]  # fmt: skip
         header = ["ts", "buyer", "sender", "product", "text", "transcript"]
-        return _csv(header, rows, f"urges-{store}.csv")
+        return csv_download(csv_text(header, rows), f"urges-{store}.csv")
     return {"items": items, "next_after": items[-1]["seq"] if items else None}
 
 

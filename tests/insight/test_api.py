@@ -54,3 +54,16 @@ def test_peer_benchmark_median_and_top_decile_of_others_only() -> None:
     assert out["inquiry_to_order_rate"] == {"median": 0.55, "top10": 1.0}
     alone = peer_benchmark({"s0": {}}, "s0")
     assert alone["inquiry_to_order_rate"] == {"median": None, "top10": None}
+
+
+def test_guide_leaderboards_endpoint_for_a_day(db_engine) -> None:
+    svc = EngineService(db_engine, parse_config({"bot": {"enabled": False}}), clock=VirtualClock())
+    svc.ingest(conversation("s1", "b1", 1))
+    with TestClient(create_app(svc, tick_seconds=3600)) as c:
+        c.headers.update(staff_headers(db_engine, "s1"))
+        body = c.get("/api/v1/stores/s1/guide/leaderboards", params={"day": "2026-03-01"}).json()
+        assert body == {"store": "s1", "day": "2026-03-01", "top_gmv": [], "active": [],
+                        "inactive": []}  # fmt: skip
+        r = c.get("/api/v1/stores/s1/guide/leaderboards", params={"day": "yesterday"})
+        assert r.status_code == 422 and "`day`" in r.json()["detail"]
+        assert c.get("/api/v1/stores/s1/guide/leaderboards").status_code == 200
