@@ -8,6 +8,7 @@ from kefu.cli import (
     backtest_cmd,
     db_cmd,
     demo_cmd,
+    faq_cmd,
     guide_cmd,
     import_cmd,
     insight_cmd,
@@ -41,6 +42,7 @@ for module in (
     demo_cmd,
     backtest_cmd,
     guide_cmd,
+    faq_cmd,
     token_cmd,
 ):
     module.register(app)

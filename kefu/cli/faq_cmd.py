@@ -1,0 +1,164 @@
+"""`kefu faq learn`, `kefu faq ask` and `kefu eval faq`: the learning FAQ bot from the shell."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from kefu.cli.common import input_or_exit
+from kefu.testing import shared_data_root
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _group(app: typer.Typer, name: str, help_text: str) -> typer.Typer:
+    """The app's sub-command group `name`, created if nobody registered it yet."""
+    for info in app.registered_groups:
+        if info.name == name and info.typer_instance is not None:
+            return info.typer_instance
+    sub = typer.Typer(help=help_text, no_args_is_help=True)
+    app.add_typer(sub, name=name)
+    return sub
+
+
+def faq_learn(
+    events: Path = typer.Option(
+        ..., "--events", help="JSON Lines of kefu events (messages, ratings, orders)."
+    ),
+    out_path: Path = typer.Option(
+        Path("proposals.jsonl"), "--out", help="Where to write the proposals."
+    ),
+    previous: Path | None = typer.Option(
+        None, help="Earlier proposals: their review decisions are kept."
+    ),
+    min_support: int = typer.Option(
+        2, min=1, help="Conversations that must ask a question to propose it."
+    ),
+    show: int = typer.Option(10, min=0, help="Print the first N proposals."),
+) -> None:
+    """Mine FAQ proposals from past conversations (never from ones rated 2 or lower)."""
+    from kefu.faq.learn import learn, merge, read_conversations, read_proposals, write_proposals
+
+    input_or_exit(events)
+    with err.status("reading conversations …"):
+        chats = read_conversations(events)
+    with err.status(f"learning from {len(chats)} conversations …"):
+        proposals = learn(chats, min_support=min_support)
+    if previous is not None:
+        proposals = merge(read_proposals(input_or_exit(previous)), proposals)
+    n = write_proposals(out_path, proposals)
+    err.print(f"{len(chats)} conversations -> {n} proposals in {out_path}")
+    if show:
+        table = Table("id", "status", "question", "answer", "uses", "asked")
+        for p in proposals[:show]:
+            table.add_row(p.id, p.status, p.question[:30], p.answer[:40],
+                          str(p.evidence.uses), str(p.evidence.asked))  # fmt: skip
+        out.print(table)
+
+
+def faq_ask(
+    text: str = typer.Argument(..., help="The buyer's question."),
+    events: Path | None = typer.Option(None, "--events", help="Events with `faq` entries."),
+    proposals: Path | None = typer.Option(None, help="Proposals: the approved/edited ones answer."),
+    threshold: float = typer.Option(0.5, help="Confidence below which the bot hands over."),
+) -> None:
+    """Answer one question from a store's FAQ (a quick check of entries and threshold)."""
+    from kefu.engine.events import Faq
+    from kefu.engine.readers import read_events
+    from kefu.faq.index import FaqIndex, FaqItem
+    from kefu.faq.learn import accepted, read_proposals
+
+    items: dict[str, FaqItem] = {}
+    if events is not None:
+        for e in read_events(input_or_exit(events)):
+            if isinstance(e, Faq):
+                if e.enabled:
+                    items[e.faq] = FaqItem(e.faq, e.question, e.answer,
+                                           keywords=tuple(e.keywords or ()))  # fmt: skip
+                else:
+                    items.pop(e.faq, None)
+    if proposals is not None:
+        items.update({it.faq: it for it in accepted(read_proposals(input_or_exit(proposals)))})
+    ans = FaqIndex.build(items.values(), threshold=threshold).answer(text)
+    doc: dict[str, Any] = {"answer": None} if ans is None else {
+        "faq": ans.faq, "text": ans.text, "score": ans.score, "confident": ans.confident,
+        "question": ans.question, "supplementary": ans.supplementary,
+    }  # fmt: skip
+    typer.echo(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())
+
+
+def eval_faq(
+    jddc: Path | None = typer.Option(
+        None, help="Folder of jddc_baseline_* (default: shared data)."
+    ),
+    afqmc: Path | None = typer.Option(None, help="afqmc_dev.jsonl (default: shared data)."),
+    limit: int | None = typer.Option(None, help="Read only the first N lines of each file."),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON only."),
+) -> None:
+    """Recall@1/@5 on JD chats (learned bot vs plain BM25) and AFQMC same-meaning accuracy/F1."""
+    from kefu.faq.evaluate import evaluate_afqmc, evaluate_jddc
+
+    root = shared_data_root()
+    jd = jddc or root / "conversations"
+    af = afqmc or root / "faq" / "afqmc_dev.jsonl"
+    doc: dict[str, Any] = {}
+    if (jd / "jddc_baseline_train_context.txt").exists():
+        with err.status("JDDC …") as st:
+            doc["jddc"] = evaluate_jddc(jd, limit, lambda m: st.update(f"JDDC: {m} …"))
+    else:
+        err.print(f"[yellow]no JDDC files in {jd}, skipped[/yellow]")
+    if af.exists():
+        with err.status("AFQMC …") as st:
+            doc["afqmc"] = evaluate_afqmc(af, limit, lambda m: st.update(f"AFQMC: {m} …"))
+    else:
+        err.print(f"[yellow]no {af}, skipped[/yellow]")
+    if not doc:
+        raise typer.Exit(2)
+    if as_json:
+        typer.echo(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())
+        return
+    _print(doc)
+
+
+def _print(doc: dict[str, Any]) -> None:
+    if "jddc" in doc:
+        j = doc["jddc"]
+        title = f"{j['test_lines']} cases, equivalent = bigram Dice >= {j['equivalent_dice']}"
+        t = Table("JDDC (test contexts)", "recall@1", "recall@5", "content r@1", "content r@5",
+                  title=title)  # fmt: skip
+        for name, key in (("learned bot", "learned"), ("plain BM25", "bm25"),
+                          ("5 most frequent replies", "most_frequent_replies")):  # fmt: skip
+            c = j["content"][key]
+            t.add_row(name, f"{j[key]['recall@1']:.3f}", f"{j[key]['recall@5']:.3f}",
+                      f"{c['recall@1']:.3f}", f"{c['recall@5']:.3f}")  # fmt: skip
+        out.print(t)
+    if "afqmc" in doc:
+        a = doc["afqmc"]
+        title = f"{a['report_pairs']} pairs, {a['positives_report']} same meaning"
+        t = Table("AFQMC (report half)", "threshold", "accuracy", "precision", "recall", "F1",
+                  title=title)  # fmt: skip
+        for name, key in (("matcher (best-F1 threshold)", "matcher"), ("plain BM25", "bm25")):
+            m = a[key]
+            t.add_row(name, f"{m['threshold']:.3f}", f"{m['accuracy']:.3f}",
+                      f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}")  # fmt: skip
+        m = a["matcher_at_0.5"]
+        t.add_row("matcher at 0.5", "0.500", f"{m['accuracy']:.3f}", f"{m['precision']:.3f}",
+                  f"{m['recall']:.3f}", f"{m['f1']:.3f}")  # fmt: skip
+        out.print(t)
+        out.print(f"majority accuracy {a['majority_accuracy']}, all-same F1 {a['all_same_f1']}, "
+                  f"calibration error {a['calibration_error']}")  # fmt: skip
+
+
+def register(app: typer.Typer) -> None:
+    """Add `faq learn`, `faq ask` and `eval faq`."""
+    faq = _group(app, "faq", "The FAQ bot: learn entries from conversations, ask it questions.")
+    faq.command("learn")(faq_learn)
+    faq.command("ask")(faq_ask)
+    ev = _group(app, "eval", "Offline evaluation of kefu's models.")
+    ev.command("faq")(eval_faq)
