@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -23,18 +25,33 @@ DEMO_SETTINGS = {
 BATCH = 2_000
 
 
-def _ingest_history(service: object, days: int, buyers: int, seed: int) -> int:
+def _ingest_history(service: object, days: int, buyers: int, seed: int) -> Iterator[bytes]:
+    """Ingest the simulated days before now; return the rest of today's events, still due.
+
+    History and today come from one simulation (same seed, `days + 1` days), so today's
+    buyers are the same people with the same carts and orders as in the history.
+    """
+    from kefu.engine.readers import decode_line
     from kefu.sim import generate
 
     start = date.today() - timedelta(days=days)
     ingest = service.ingest  # type: ignore[attr-defined]
+    now_ms = time.time() * 1000
+    lines = generate(stores=1, buyers=buyers, days=days + 1, seed=seed, start=start)
     n = 0
     batch: list[bytes] = []
     with Progress(
         TextColumn("history"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
     ) as bar:
         task = bar.add_task("history", total=None)
-        for line in generate(stores=1, buyers=buyers, days=days, seed=seed, start=start):
+        for line in lines:
+            if decode_line(line).at > now_ms:
+                if batch:
+                    ingest(batch)
+                    n += len(batch)
+                bar.update(task, completed=n)
+                err.print(f"demo history: {n:,} events ingested")
+                return itertools.chain([line], lines)
             batch.append(line)
             if len(batch) >= BATCH:
                 ingest(batch)
@@ -45,30 +62,21 @@ def _ingest_history(service: object, days: int, buyers: int, seed: int) -> int:
             ingest(batch)
             n += len(batch)
         bar.update(task, completed=n)
-    return n
+    err.print(f"demo history: {n:,} events ingested")
+    return iter(())
 
 
-def _live_stream(service: object, buyers: int, seed: int, stop: threading.Event) -> None:
-    """Feed today's simulated events as the wall clock reaches them (earlier ones at once)."""
+def _live_stream(service: object, lines: Iterator[bytes], stop: threading.Event) -> None:
+    """Feed the rest of today's simulated events as the wall clock reaches them."""
     from kefu.engine.readers import decode_line
-    from kefu.sim import generate
 
     ingest = service.ingest  # type: ignore[attr-defined]
-    backlog: list[bytes] = []
-    for line in generate(stores=1, buyers=buyers, days=1, seed=seed + 1, start=date.today()):
+    for line in lines:
         due = decode_line(line).at
-        if due <= time.time() * 1000:
-            backlog.append(line)
-            continue
-        if backlog:
-            ingest(backlog)
-            backlog = []
         while due > time.time() * 1000:
             if stop.wait(min(1.0, due / 1000 - time.time())):
                 return
         ingest([line])
-    if backlog:
-        ingest(backlog)
 
 
 def demo_command(
@@ -92,12 +100,12 @@ def demo_command(
     engine = make_engine(db)
     upgrade(engine)
     service = EngineService(engine, parse_config(DEMO_SETTINGS))
+    rest: Iterator[bytes] = iter(())
     if not service.engine.states:
-        n = _ingest_history(service, days, buyers, seed)
-        err.print(f"demo history: {n:,} events ingested")
+        rest = _ingest_history(service, days, buyers, seed)
     stop = threading.Event()
     stream = threading.Thread(
-        target=_live_stream, args=(service, buyers, seed, stop), daemon=True, name="demo-stream"
+        target=_live_stream, args=(service, rest, stop), daemon=True, name="demo-stream"
     )
     stream.start()
     err.print(f"[bold green]kefu demo[/] → open http://{host}:{port}/  (API docs: /docs)")

@@ -113,8 +113,8 @@ def test_precision_at_threshold_and_calibration_hand_checked():
 
 def test_model_trained_on_a_tiny_slice_beats_a_constant(tmp_path):
     pytest.importorskip("lightgbm")
-    train_s = sim_samples(buyers=150, days=5, seed=1)
-    test_s = sim_samples(buyers=150, days=5, seed=2)
+    train_s = sim_samples(buyers=400, days=7, seed=1)
+    test_s = sim_samples(buyers=400, days=7, seed=2)
     assert sum(train_s.y) > 10 and len(train_s) > sum(train_s.y)
     model = IntentModel(fit(train_s, rounds=40))
     assert auc(test_s.y, model.predict(test_s.x)) > 0.6
