@@ -13,6 +13,7 @@ from kefu import __version__
 from kefu.api import events as events_api
 from kefu.api import health as health_api
 from kefu.api import home as home_api
+from kefu.api import settings as settings_api
 from kefu.engine.service import EngineService
 from kefu.guide import api as guide_api
 from kefu.insight import api as insight_api
@@ -75,6 +76,7 @@ def create_app(
     app.include_router(urge_api.router)
     app.include_router(insight_api.router)
     app.include_router(guide_api.router)
+    app.include_router(settings_api.router)
     app.include_router(accounts_api.router)
     for router in conversations_api.routers:
         app.include_router(router)

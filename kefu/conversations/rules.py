@@ -22,7 +22,7 @@ from kefu.engine import events as ev
 from kefu.engine.actions import Action, BotReply, HandoffButton
 from kefu.engine.core import Capability, Ctx
 from kefu.engine.grouping import agent_state
-from kefu.engine.state import Conversation, FaqEntry, StoreState
+from kefu.engine.state import Conversation, StoreState
 
 _OFFSETS: dict[tuple[int, str], int] = {}
 
@@ -115,24 +115,31 @@ def _buyer_message(
     if not s.bot.enabled:
         return None
     out: list[Action] = []
-    entry = bot.answer(st, e.text)
+    product = e.product or (e.products[0] if e.products else None) or conv.last_product
+    found = bot.answer(st, e.text, product, s.bot.threshold)
     first = conv.first_reply is None
+    entry = found if found is not None and found.confident else None
     if entry is None:
+        # Unknown or unsure: counts as a miss; the reply says so and shows the button.
         conv.bot_misses += 1
         limit = s.handoff.after_misses
         if s.handoff.enabled and limit > 0 and conv.bot_misses >= limit:
             conv.bot_misses = 0
             return transfer(st, conv, ctx, "bot_misses")
-        text = s.bot.miss_text
+        text = s.bot.miss_text if found is None else s.bot.unsure_text
     else:
         conv.bot_misses = 0
-        text = entry.answer
+        text = entry.text
     if first:
         text = f"{s.bot.greeting}{text}"
     out.extend(_bot_spoke(st, conv, ctx))
     out.append(BotReply(ts=ctx.now, store=st.store, buyer=e.buyer, conversation=conv.id,
                         text=text, faq=entry.faq if entry else None,
                         transfer_button=button_visible(conv, ctx.now)))  # fmt: skip
+    if entry is not None and s.bot.supplementary and entry.supplementary:
+        out.append(BotReply(ts=ctx.now, store=st.store, buyer=e.buyer, conversation=conv.id,
+                            text=entry.supplementary, faq=entry.supplementary_faq,
+                            transfer_button=button_visible(conv, ctx.now)))  # fmt: skip
     return out
 
 
@@ -177,12 +184,7 @@ def on_capacity_change(st: StoreState, e: ev.Event, ctx: Ctx) -> list[Action] | 
 
 def on_faq(st: StoreState, e: ev.Faq, ctx: Ctx) -> list[Action] | None:
     """Store FAQ upsert for the bot."""
-    if e.enabled:
-        st.faq[e.faq] = FaqEntry(
-            faq=e.faq, question=e.question, answer=e.answer, keywords=list(e.keywords or [])
-        )
-    else:
-        st.faq.pop(e.faq, None)
+    bot.apply_faq(st, e)
     return None
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from kefu.engine.actions import Action, ConversationClosed, ConversationOpen
 from kefu.engine.clock import Clock, VirtualClock
 from kefu.engine.events import Event
-from kefu.engine.settings import Config, Settings
+from kefu.engine.settings import Config, Settings, SettingsError, merge_values
 from kefu.engine.state import Conversation, StoreState, Timer
 
 Emitted = Iterable[Action] | None
@@ -122,8 +122,20 @@ class Engine:
         """The effective settings of `store`."""
         s = self._settings.get(store)
         if s is None:
-            s = self._settings[store] = self.config.for_store(store)
+            st = self.states.get(store)
+            changes = st.settings if st is not None else {}
+            s = self._settings[store] = self.config.with_changes(store, changes)
         return s
+
+    def _change_settings(self, st: StoreState, values: dict[str, dict[str, Any]]) -> None:
+        """Apply a `settings` event; a change that does not validate merged is ignored."""
+        merged = merge_values(st.settings, values)
+        try:
+            settings = self.config.with_changes(st.store, merged)
+        except SettingsError:
+            return  # the API validates before logging; an old log may hold a stale change
+        st.settings = merged
+        self._settings[st.store] = settings
 
     def state(self, store: str) -> StoreState:
         """The state of `store`, created on first use."""
@@ -135,6 +147,7 @@ class Engine:
     def load_state(self, state: StoreState) -> None:
         """Install a state restored from a snapshot, re-arming its pending timers."""
         self.states[state.store] = state
+        self._settings.pop(state.store, None)
         for timer in sorted(state.timers.values(), key=lambda t: (t.due, t.seq)):
             self._push(state.store, timer)
 
@@ -149,7 +162,10 @@ class Engine:
         st = self.states.get(event.store) or self.state(event.store)
         if at > st.last_ts:
             st.last_ts = at
-        handlers = self._handlers.get(event.__struct_config__.tag)  # type: ignore[arg-type]
+        tag = event.__struct_config__.tag
+        if tag == "settings":
+            self._change_settings(st, event.values)  # type: ignore[attr-defined]
+        handlers = self._handlers.get(tag)  # type: ignore[arg-type]
         if handlers:
             settings = self._settings.get(event.store) or self.settings(event.store)
             ctx = Ctx(self, st, settings, at)

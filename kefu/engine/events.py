@@ -265,7 +265,30 @@ class Faq(Event, tag="faq", kw_only=True):
     question: Text
     answer: Text
     keywords: list[str] | None = None
+    variants: list[str] | None = None
+    related: list[str] | None = None
     enabled: bool = True
+
+
+class StoreSettings(Event, tag="settings", kw_only=True):
+    """A change of the store's settings (project addition), effective from `ts` on.
+
+    `values` is `{section: {key: value}}` as in config.md, merged over the settings file and
+    earlier changes; `agent` is who made it. Kept in the log, so a replay applies it at the
+    same point as the live server did, and the log is the audit trail of settings.
+    """
+
+    values: dict[str, dict[str, Any]]
+    agent: str | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        from kefu.engine.settings import SettingsError, check_values
+
+        try:
+            check_values(self.values)
+        except SettingsError as e:
+            raise EventError("values", str(e)) from None
 
 
 class Review(Event, tag="review", kw_only=True):
@@ -299,6 +322,7 @@ AnyEvent = (
     | TransferClick
     | ConversationClose
     | GuideView
+    | StoreSettings
     | Rating
     | Order
     | Payment

@@ -62,6 +62,9 @@ class BotSection(_Section, frozen=True):
     supplementary: bool = True
     greeting: str = "亲，欢迎光临，我是智能客服小助手～"
     miss_text: str = "亲，这个问题我还在学习中，您可以点击“转人工”联系人工客服哦"
+    # Below this calibrated confidence the bot does not answer alone (project addition).
+    threshold: Annotated[float, Meta(ge=0, le=1)] = 0.5
+    unsure_text: str = "亲，这个问题我不太确定，您可以点击“转人工”让客服为您解答哦"
 
 
 class RoutingRule(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):
@@ -198,12 +201,43 @@ class Config(msgspec.Struct, frozen=True):
             hit = self._cache[store] = _convert(merged, prefix)
         return hit
 
+    def layers(self, store: str) -> dict[str, dict[str, Any]]:
+        """The file's values for `store` (defaults + its overrides), before live changes."""
+        return merge_values(self.base, self.overrides.get(store, {}))
+
+    def with_changes(self, store: str, changes: dict[str, dict[str, Any]]) -> Settings:
+        """The settings of `store` with live changes applied over the file's values."""
+        if not changes:
+            return self.for_store(store)
+        return _convert(merge_values(self.layers(store), changes))
+
 
 def _convert(data: dict[str, Any], prefix: str = "") -> Settings:
     try:
         return msgspec.convert(data, Settings)
     except msgspec.ValidationError as e:
         raise SettingsError(_key_path(e, prefix)) from None
+
+
+def check_values(values: dict[str, Any], prefix: str = "") -> Settings:
+    """Validate a `{section: {key: value}}` change on its own (over the defaults)."""
+    if not isinstance(values, dict):
+        raise SettingsError("bad value: expected a table of sections")
+    for name, section in values.items():
+        if name not in SECTIONS:
+            raise SettingsError(f"unknown key `{prefix}{name}`")
+        if not isinstance(section, dict):
+            raise SettingsError(f"bad value for `{prefix}{name}`: expected a table")
+    return _convert(values, prefix.rstrip("."))
+
+
+def merge_values(*layers: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Section-wise merge of settings layers, later ones winning key by key."""
+    merged: dict[str, dict[str, Any]] = {}
+    for layer in layers:
+        for section, values in layer.items():
+            merged.setdefault(section, {}).update(values)
+    return merged
 
 
 def parse_config(data: dict[str, Any]) -> Config:

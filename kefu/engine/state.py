@@ -85,12 +85,14 @@ class QueueEntry(msgspec.Struct, array_like=True):
 
 
 class FaqEntry(msgspec.Struct, kw_only=True):
-    """A store FAQ entry the simple bot answers from."""
+    """A store FAQ entry the bot answers from: a standard question, its variants and answer."""
 
     faq: str
     question: str
     answer: str
     keywords: list[str] = msgspec.field(default_factory=list)
+    variants: list[str] = msgspec.field(default_factory=list)
+    related: list[str] = msgspec.field(default_factory=list)
 
 
 class StoreState(msgspec.Struct, kw_only=True):
@@ -108,6 +110,10 @@ class StoreState(msgspec.Struct, kw_only=True):
     queues: dict[str, list[QueueEntry]] = msgspec.field(default_factory=dict)
     last_agent: dict[str, tuple[str, int]] = msgspec.field(default_factory=dict)
     faq: dict[str, FaqEntry] = msgspec.field(default_factory=dict)
+    # Content hash chained over every FAQ change: the bot's search index is cached by it.
+    faq_rev: str = ""
+    # Live settings changes (`settings` events) merged section-wise, over the settings file.
+    settings: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
     reception_day: int = -1
     reception_today: set[str] = msgspec.field(default_factory=set)
     reception_yesterday: int = -1

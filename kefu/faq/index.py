@@ -27,6 +27,7 @@ from kefu.faq.text import bigrams, normalize, signature, tokens
 # repeats and strangers (`kefu eval faq` prints the refit; docs/faq.md).
 CALIBRATION = (-2.54, 0.48, 0.38, 4.21)
 DEFAULT_THRESHOLD = 0.5
+_WORDINGS = 8  # an entry's matching wordings whose confidence is looked at
 _POOL = 256  # documents looked at per query after scoring (enough to fill k entries)
 
 
@@ -228,12 +229,14 @@ class FaqIndex:
         nz = nz[np.argsort(-scores[nz], kind="stable")]
         top = float(scores[nz[0]])
         best: dict[int, tuple[float, int]] = {}
+        docs: dict[int, list[int]] = {}  # each entry's matching wordings, best first
         votes: dict[int, float] = {}
         for d in nz.tolist():
             i = int(self._doc_item[d])
             s = float(scores[d])
             if i not in best:
                 best[i] = (s, d)
+            docs.setdefault(i, []).append(d)
             if self.vote:  # every matching variant adds, more so when many buyers asked it
                 votes[i] = votes.get(i, 0.0) + s / top * float(self._doc_mult[d])
         if self.vote:
@@ -245,10 +248,13 @@ class FaqIndex:
         qn = bigrams(normalize(text))
         hits: list[Hit] = []
         for i in ranked[:k]:
-            s, d = best[i]
-            feats = self._features(qtoks, qids, d)
-            feats.append(self._dice(qn, d))
-            hits.append(Hit(self.items[i], rank[i], self.confidence_of(feats), self._doc_text[d]))
+            # Confidence is that of the entry's closest wording, not only its top BM25 one:
+            # "几天能发货" is nearest to the variant "几天发货" even if another scores higher.
+            conf, d = max(
+                (self.confidence_of([*self._features(qtoks, qids, d), self._dice(qn, d)]), -d)
+                for d in docs[i][:_WORDINGS]
+            )
+            hits.append(Hit(self.items[i], rank[i], conf, self._doc_text[-d]))
         return hits
 
     def pair_features(self, query: str, faq: str) -> list[float]:
