@@ -16,6 +16,7 @@ from kefu.api import home as home_api
 from kefu.api import settings as settings_api
 from kefu.engine.service import EngineService
 from kefu.guide import api as guide_api
+from kefu.guide import panel_api as guide_panel_api
 from kefu.insight import api as insight_api
 from kefu.urge import api as urge_api
 
@@ -76,6 +77,7 @@ def create_app(
     app.include_router(urge_api.router)
     app.include_router(insight_api.router)
     app.include_router(guide_api.router)
+    app.include_router(guide_panel_api.router)
     app.include_router(settings_api.router)
     app.include_router(accounts_api.router)
     for router in conversations_api.routers:

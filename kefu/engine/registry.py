@@ -9,7 +9,7 @@ def default_capabilities() -> list[Capability]:
     """The capabilities every store runs; later issues append theirs here."""
     from kefu.conversations import rules as conversations
     from kefu.engine import grouping
-    from kefu.guide import intent
+    from kefu.guide import intent, intent_model
     from kefu.guide import rules as guide
     from kefu.urge import reviews
     from kefu.urge import rules as urge
@@ -17,6 +17,7 @@ def default_capabilities() -> list[Capability]:
     return [
         grouping.CAPABILITY,
         intent.CAPABILITY,
+        intent_model.ENGINE_CAPABILITY,
         conversations.CAPABILITY,
         guide.CAPABILITY,
         reviews.CAPABILITY,

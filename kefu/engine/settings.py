@@ -105,6 +105,8 @@ class GuideSection(_Section, frozen=True):
     min_intent: Fraction = 0.5
     max_items: Annotated[int, Meta(ge=0, le=20)] = 3
     copy: str = "这几款和您看的宝贝很搭，一起买更划算哦"
+    # A LightGBM intent model (`kefu train intent`); "" = the rule-based score (project addition).
+    intent_model: str = ""
 
 
 class UrgeSection(_Section, frozen=True):

@@ -258,17 +258,39 @@ def score(st: StoreState, buyer: str, now: int, model: IntentModel | None = None
     return model.score(st, buyer, now)
 
 
+_loaded: dict[str, IntentModel | None] = {}
+
+
+def model_at(path: str) -> IntentModel | None:
+    """The model in `path`, loaded once per process (None: unusable, the rules answer)."""
+    if path not in _loaded:
+        _loaded[path] = IntentModel.load(path)
+        if _loaded[path] is None:
+            log.warning("intent model %s not usable: purchase intent stays rule-based", path)
+    return _loaded[path]
+
+
+def buyer_intent(st: StoreState, buyer: str, ctx: Ctx) -> float:
+    """The intent score the rules use: the store's `guide.intent_model` if set, else rules."""
+    path = ctx.settings.guide.intent_model
+    return score(st, buyer, ctx.now, model_at(path) if path else None)
+
+
 def _on_event(st: StoreState, e: Any, ctx: Ctx) -> list[Action] | None:
     track(histories(st), e, ctx.now)
     return None
 
 
-CAPABILITY = Capability(
-    name="intent_model",
-    events={
-        kind: _on_event for kind in ("view", "cart.add", "favorite", "search", "message", "order")
-    },
-)
+def _on_engine_event(st: StoreState, e: Any, ctx: Ctx) -> list[Action] | None:
+    if ctx.settings.guide.intent_model:  # features are tracked only where a model reads them
+        track(histories(st), e, ctx.now)
+    return None
+
+
+TRACKED = ("view", "cart.add", "favorite", "search", "message", "order")
+# Training and tests: always track. The engine: only for stores whose settings name a model.
+CAPABILITY = Capability(name="intent_model", events=dict.fromkeys(TRACKED, _on_event))
+ENGINE_CAPABILITY = Capability(name="intent_model", events=dict.fromkeys(TRACKED, _on_engine_event))
 
 
 def rule_ctx(now: int) -> Ctx:

@@ -17,7 +17,7 @@ from kefu.engine import events as ev
 from kefu.engine.actions import Action, GuidePanel
 from kefu.engine.core import Capability, Ctx
 from kefu.engine.state import ProductState, StoreState
-from kefu.guide import intent
+from kefu.guide.intent_model import buyer_intent
 
 
 def available(p: ProductState | None) -> bool:
@@ -68,7 +68,7 @@ def on_message(st: StoreState, e: ev.Message, ctx: Ctx) -> list[Action] | None:
         inquired = named_product(st, e.text)
     if inquired is None or conv.ext.get("guide_last") == inquired:
         return None
-    score = intent.score(st, e.buyer, ctx.now)
+    score = buyer_intent(st, e.buyer, ctx)
     if score < g.min_intent:
         return None
     picks: list[str] = []
@@ -80,6 +80,7 @@ def on_message(st: StoreState, e: ev.Message, ctx: Ctx) -> list[Action] | None:
     if not products:
         return None
     conv.ext["guide_last"] = inquired
+    conv.ext["guide_panel"] = products  # what F6 sends (kefu.guide.api)
     return [GuidePanel(ts=ctx.now, store=st.store, buyer=e.buyer, conversation=conv.id,
                        agent=conv.agent, products=products, intent=score)]  # fmt: skip
 

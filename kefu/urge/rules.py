@@ -21,6 +21,7 @@ from kefu.engine.actions import Action, UrgeAlert, UrgeSend, UrgeSkip
 from kefu.engine.core import Capability, Ctx
 from kefu.engine.state import Conversation, StoreState, Timer
 from kefu.guide import intent
+from kefu.guide.intent_model import buyer_intent
 from kefu.urge.copy import urge_text
 
 SKIP_REASONS = (
@@ -81,7 +82,7 @@ def _skip_reason(st: StoreState, conv: Conversation, ctx: Ctx) -> tuple[str | No
         return "disabled", None
     if u.last_order.get(buyer, -1) >= conv.opened:
         return "ordered", None
-    if s.min_intent > 0 and intent.score(st, buyer, now) < s.min_intent:
+    if s.min_intent > 0 and buyer_intent(st, buyer, ctx) < s.min_intent:
         return "low_intent", None
     if conv.ext.get("urged"):
         return "cap_conversation", None

@@ -169,3 +169,34 @@ def test_train_and_evaluate_on_held_out_real_users(tmp_path):
     fallback = evaluate(None, taobao=path)
     assert fallback["scorer"] == "rule-based (no model)"
     assert fallback["auc"] == fallback["auc_rule_based"] == result["auc_rule_based"]
+
+
+def test_a_store_setting_puts_the_model_in_the_panel_and_urge_rules(tmp_path):
+    pytest.importorskip("lightgbm")
+    from kefu.engine.core import Engine
+    from kefu.engine.settings import parse_config
+    from tests.engine.helpers import msg
+    from tests.guide.test_panel_rule import CATALOGUE, HISTORY, served
+
+    path = tmp_path / "intent.txt"
+    IntentModel(fit(sim_samples(buyers=100, days=3, seed=3), rounds=20)).booster.save_model(
+        str(path)
+    )
+    events = [*CATALOGUE, *HISTORY, *served(), msg("b1", 3, text="这个有货吗", product="cup")]
+
+    def panel_intent(**guide) -> float:
+        engine = Engine(
+            parse_config({"bot": {"enabled": False}, "guide": {"min_intent": 0, **guide}})
+        )
+        out = [a for e in sorted(events, key=lambda e: e.ts) for a in engine.feed(e)]
+        (panel,) = [a for a in out if a.__struct_config__.tag == "guide.panel"]
+        self = engine.states["s1"]
+        assert ("intent_history" in self.ext) == bool(guide)  # tracked only with a model
+        return panel.intent
+
+    rules = panel_intent()
+    with_model = panel_intent(intent_model=str(path))
+    model = IntentModel.load(path)
+    assert model is not None and with_model != rules
+    # A missing file falls back to the rules (logged), it does not stop the engine.
+    assert panel_intent(intent_model=str(tmp_path / "missing.txt")) == rules

@@ -1,0 +1,93 @@
+"""rules.md §3.2 over the live API: read the panel, guide.view, send one or all items (F6)."""
+
+from __future__ import annotations
+
+from tests.accounts.support import T0, Live, live
+
+__all__ = ["live"]
+S = "shop1"
+MIN = 60_000
+
+
+def _seed(lv: Live) -> None:
+    """The cup's catalogue and baskets (cup goes with brush and sleeve); buyer b1 carted it."""
+    t = T0 - 60 * MIN
+    products = [("cup", "保温杯", "杯子", None), ("cup2", "玻璃杯", "杯子", None),
+                ("brush", "杯刷", "清洁", None), ("sleeve", "杯套", "配件", None),
+                ("bag", "杯袋", "包", 0)]  # fmt: skip
+    events: list[dict] = [
+        {"type": "product", "ts": t, "store": S, "product": p, "title": title, "price": 10.0,
+         "category": cat, **({"stock": stock} if stock is not None else {})}
+        for p, title, cat, stock in products
+    ]  # fmt: skip
+    for i, other in enumerate(["brush", "brush", "sleeve", "sleeve", "bag", "bag", "bag"]):
+        events.append({"type": "order", "ts": t + 1 + i, "store": S, "order": f"h{i}",
+                       "buyer": f"h{i}", "amount": 20.0,
+                       "items": [{"product": "cup"}, {"product": other}]})  # fmt: skip
+    events.append({"type": "cart.add", "ts": T0 - MIN, "store": S, "buyer": "b1",
+                   "product": "cup"})  # fmt: skip
+    assert not lv.service.ingest(events).rejected
+
+
+def _served(lv: Live) -> tuple[dict, dict, str]:
+    _seed(lv)
+    a1 = lv.online(S, "a1")
+    b1 = lv.buyer(S, "b1")
+    c = lv.client
+    c.post("/api/v1/buyer/messages", headers=b1, json={"text": "在吗"})
+    assert (
+        c.post("/api/v1/buyer/transfer", headers=b1).json()["actions"][0]["outcome"] == "assigned"
+    )
+    return a1, b1, "b1~1"
+
+
+def test_panel_view_and_send_all_with_f6(live: Live) -> None:
+    c = live.client
+    a1, b1, conv = _served(live)
+    url = f"/api/v1/stores/{S}/conversations/{conv}/guide"
+    empty = c.get(url, headers=a1).json()
+    assert (empty["inquired"], empty["items"]) == (None, [])
+    # Sending before any panel: 409.
+    assert c.post(f"{url}/send", headers=a1, json={}).status_code == 409
+    c.post("/api/v1/buyer/messages", headers=b1, json={"text": "这个有货吗", "product": "cup"})
+    panel = c.get(url, headers=a1).json()
+    assert panel["inquired"] == "cup"
+    assert panel["items"][0]["product"] == "cup"
+    complements = [i["product"] for i in panel["items"][1:]]
+    assert set(complements) == {"brush", "sleeve"}  # out-of-stock bag and substitute cup2 never
+    assert panel["items"][0]["title"] == "保温杯"
+    assert c.post(f"{url}/view", headers=a1).status_code == 204
+    r = c.post(f"{url}/send", headers=a1, json={})
+    assert r.status_code == 200, r.text
+    tr = c.get(f"/api/v1/stores/{S}/conversations/{conv}/transcript", headers=a1).json()
+    sent = [m for m in tr["items"] if m.get("type") == "message" and m.get("sender") == "agent"]
+    assert sent[-1]["products"] == complements
+    assert sent[-1]["text"] == "这几款和您看的宝贝很搭，一起买更划算哦"
+    # The guide metrics see it: one buyer seen (panel viewed) and adopted by a1.
+    from kefu.insight.from_db import facts_from_db
+    from kefu.insight.metrics import compute
+
+    cfg = live.service.config
+    a = compute(facts_from_db(live.service.db, S, cfg), cfg)["stores"][S]["agents"]["a1"]
+    assert (a["guide_seen_buyers"], a["guide_adopted_buyers"]) == (1, 1)
+
+
+def test_send_one_item_custom_text_and_refusals(live: Live) -> None:
+    c = live.client
+    a1, b1, conv = _served(live)
+    url = f"/api/v1/stores/{S}/conversations/{conv}/guide"
+    c.post("/api/v1/buyer/messages", headers=b1, json={"text": "这个有货吗", "product": "cup"})
+    r = c.post(f"{url}/send", headers=a1, json={"products": ["brush"], "text": "配个杯刷吧"})
+    assert r.status_code == 200
+    tr = c.get(f"/api/v1/stores/{S}/conversations/{conv}/transcript", headers=a1).json()
+    last = [m for m in tr["items"] if m.get("sender") == "agent"][-1]
+    assert (last["products"], last["text"]) == (["brush"], "配个杯刷吧")
+    # Not in the panel: 422 naming the item; another agent: 409; other store: 404.
+    r = c.post(f"{url}/send", headers=a1, json={"products": ["cup2"]})
+    assert r.status_code == 422 and "cup2" in r.json()["detail"]
+    a2 = live.online(S, "a2")
+    assert c.post(f"{url}/send", headers=a2, json={}).status_code == 409
+    assert c.post(f"{url}/view", headers=a2).status_code == 409
+    foreign = live.staff("shop2", "x", "admin")
+    assert c.get(url, headers=foreign).status_code == 404
+    assert c.get(f"/api/v1/stores/{S}/conversations/nope~1/guide", headers=a1).status_code == 404
