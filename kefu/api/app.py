@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Any
@@ -15,14 +16,20 @@ from kefu.api import health as health_api
 from kefu.api import home as home_api
 from kefu.api import settings as settings_api
 from kefu.engine.service import EngineService
+from kefu.faq import api as faq_api
 from kefu.guide import api as guide_api
 from kefu.guide import panel_api as guide_panel_api
 from kefu.insight import api as insight_api
 from kefu.urge import api as urge_api
 
+log = logging.getLogger(__name__)
+
 
 def create_app(
-    service: EngineService, tick_seconds: float = 1.0, redis_url: str | None = None
+    service: EngineService,
+    tick_seconds: float = 1.0,
+    redis_url: str | None = None,
+    learn_check_seconds: float = 300.0,
 ) -> FastAPI:
     """The kefu HTTP API bound to one engine service; fires due timers every tick.
 
@@ -53,12 +60,27 @@ def create_app(
                 with suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), tick_seconds)
 
+        async def learner() -> None:
+            """The FAQ bot re-learns each store every `bot.learn_every` (claimed in the DB)."""
+            from kefu.faq.live import relearn_due
+
+            while not stop.is_set():
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), learn_check_seconds)
+                if not stop.is_set():
+                    try:
+                        await asyncio.to_thread(relearn_due, service, service.clock.now())
+                    except Exception:  # a failed run is retried next period, never fatal
+                        log.exception("FAQ re-learning failed")
+
         task = asyncio.create_task(ticker())
+        learning = asyncio.create_task(learner())
         try:
             yield
         finally:
             stop.set()
             await task
+            await learning
             if bridge is not None:
                 await asyncio.to_thread(bridge.stop)
             await asyncio.to_thread(service.close)
@@ -79,6 +101,8 @@ def create_app(
     app.include_router(guide_api.router)
     app.include_router(guide_panel_api.router)
     app.include_router(settings_api.router)
+    app.include_router(faq_api.router)
+    app.include_router(faq_api.assist_router)
     app.include_router(accounts_api.router)
     for router in conversations_api.routers:
         app.include_router(router)

@@ -65,6 +65,10 @@ class BotSection(_Section, frozen=True):
     # Below this calibrated confidence the bot does not answer alone (project addition).
     threshold: Annotated[float, Meta(ge=0, le=1)] = 0.5
     unsure_text: str = "亲，这个问题我不太确定，您可以点击“转人工”让客服为您解答哦"
+    # The server re-learns FAQ proposals from the store's conversations this often.
+    learn: bool = True
+    learn_every: Duration = "24h"
+    learn_min_support: Annotated[int, Meta(ge=1, le=1000)] = 2
 
 
 class RoutingRule(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):
