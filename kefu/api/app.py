@@ -56,6 +56,7 @@ def create_app(
 
         async def ticker() -> None:
             while not stop.is_set():
+                await asyncio.to_thread(service.refresh)  # other processes' events (PostgreSQL)
                 await asyncio.to_thread(service.tick)
                 with suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), tick_seconds)

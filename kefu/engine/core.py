@@ -188,6 +188,10 @@ class Engine:
         self._fire_until(None)
         return self._out
 
+    def due_stores(self, now: int) -> set[str]:
+        """Stores with a timer due at or before `now` (what a tick will touch)."""
+        return {store for due, _, store, _, _ in self._heap if due <= now}
+
     def next_due(self) -> int | None:
         """When the earliest pending timer is due, if any."""
         while self._heap:

@@ -28,7 +28,7 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import Engine as SAEngine
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from kefu.engine.actions import Action
@@ -159,6 +159,7 @@ class EngineService:
             touched: set[str] = set()
             try:
                 with self.sessions.begin() as s:
+                    self._claim(s, self.engine.due_stores(now))
                     actions = self.engine.advance(now)
                     touched = {a.store for a in actions} | self._timer_stores()
                     project_actions(s, actions)
@@ -170,9 +171,70 @@ class EngineService:
                 self.on_commit(actions, [])
             return actions
 
+    def refresh(self) -> int:
+        """Apply what other server processes logged since (PostgreSQL); events applied.
+
+        Reads need no lock: the other writers' events are committed. Called by the server's
+        ticker so this process's views (conversation lists, monitor) follow the others.
+        """
+        if not self.shared:
+            return 0
+        with self.lock, self.sessions.begin() as s:
+            e = models.Event
+            stores = set(s.scalars(select(models.Store.id))) | set(self.engine.states)
+            n = 0
+            for store in sorted(stores):
+                last = s.scalar(select(func.max(e.seq)).where(e.store == store)) or 0
+                if last > self._last_seq.get(store, 0):
+                    n += self._catch_up(s, store)
+            return n
+
+    # -- several writers ---------------------------------------------------------------------
+    @property
+    def shared(self) -> bool:
+        """True where several server processes may write (PostgreSQL)."""
+        return self.db.dialect.name == "postgresql"
+
+    def _claim(self, s: Session, stores: Iterable[str]) -> None:
+        """Lock each store for this transaction, then apply what other processes logged.
+
+        `pg_advisory_xact_lock` serialises writers of a store across processes; after it,
+        the log holds every event any of them accepted, so this process first catches up
+        and then decides on the same state the others would have.
+        """
+        if not self.shared:
+            return
+        for store in sorted(set(stores)):
+            s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(store)})
+            self._catch_up(s, store)
+
+    def _catch_up(self, s: Session, store: str) -> int:
+        """Feed the store's events logged after ours; keep only actions nobody stored yet."""
+        last = self._last_seq.get(store, 0)
+        n = 0
+        actions: list[Action] = []
+        while rows := repo.events_after(s, store, last, 10_000):
+            for seq, payload in rows:
+                event = _decode(payload)
+                if event is not None:
+                    actions.extend(self.engine.feed(event))
+                    n += 1
+                last = seq
+        if n == 0:
+            return 0
+        self._last_seq[store] = last
+        # The writer stored these actions (same content keys): only timers fired for other
+        # stores on the way can be new, and those are stored and projected here.
+        fresh = self._store_actions(s, actions)
+        project_actions(s, fresh)
+        # What the database holds now is the writer's timers: re-sync ours on the next save.
+        self._saved_timers[store] = {r.key: (-1, r.due_ms) for r in repo.load_timers(s, store)}
+        return n
+
     # -- internals --------------------------------------------------------------------------
     def _apply(self, decoded: list[tuple[Event, bytes]], result: IngestResult) -> None:
         with self.sessions.begin() as s:
+            self._claim(s, {e.store for e, _ in decoded})
             rows = [
                 repo.EventRow(
                     store=e.store,
@@ -209,12 +271,8 @@ class EngineService:
             self._persist(s, actions, stores)
             result.actions = actions
 
-    def _persist(
-        self,
-        s: Session,
-        actions: list[Action],
-        stores: set[str],
-    ) -> None:
+    def _store_actions(self, s: Session, actions: list[Action]) -> list[Action]:
+        """Add actions to the outbox by content key; returns those that were new."""
         seen: dict[str, int] = defaultdict(int)
         rows = []
         for a in actions:
@@ -230,8 +288,18 @@ class EngineService:
                     payload=_ENC.encode(a).decode("utf-8"),
                 )
             )
-        if rows:
-            repo.put_actions(s, rows)
+        if not rows:
+            return []
+        created = repo.put_actions(s, rows)
+        return [a for a, new in zip(actions, created, strict=True) if new]
+
+    def _persist(
+        self,
+        s: Session,
+        actions: list[Action],
+        stores: set[str],
+    ) -> None:
+        self._store_actions(s, actions)
         for store in sorted(stores):
             st = self.engine.states.get(store)
             if st is None:
@@ -288,6 +356,12 @@ class EngineService:
         self._saved_timers.clear()
         self._last_seq.clear()
         self.start()
+
+
+def _lock_key(store: str) -> int:
+    """A signed 64-bit advisory-lock key per store (stable across processes)."""
+    return int.from_bytes(hashlib.blake2b(store.encode(), digest_size=8).digest(), "big",
+                          signed=True)  # fmt: skip
 
 
 def _timer_marks(st: StoreState) -> dict[str, tuple[int, int]]:
