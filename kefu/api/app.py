@@ -40,6 +40,7 @@ def create_app(
 
     from kefu.accounts import api as accounts_api
     from kefu.conversations import api as conversations_api
+    from kefu.conversations import report_api as handoff_report_api
     from kefu.conversations.service import Fanout
     from kefu.realtime.hub import Hub, RedisBridge
 
@@ -104,6 +105,7 @@ def create_app(
     app.include_router(settings_api.router)
     app.include_router(faq_api.router)
     app.include_router(faq_api.assist_router)
+    app.include_router(handoff_report_api.router)
     app.include_router(accounts_api.router)
     for router in conversations_api.routers:
         app.include_router(router)

@@ -13,6 +13,7 @@ from kefu.cli import (
     import_cmd,
     insight_cmd,
     replay_cmd,
+    report_cmd,
     serve_cmd,
     simulate_cmd,
     token_cmd,
@@ -44,6 +45,7 @@ for module in (
     guide_cmd,
     faq_cmd,
     token_cmd,
+    report_cmd,
 ):
     module.register(app)
 

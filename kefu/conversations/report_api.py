@@ -1,0 +1,54 @@
+"""The 转人工 hand-off report over HTTP: a supervisor's view of the store's A/B and rollout.
+
+Computed like `kefu report handoff`: the store's event log is replayed from the database
+through the engine (deterministic, so the same decisions the live service made), then the
+same Ibis expressions run on DuckDB.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from kefu.api.deps import FORBIDDEN, NOT_FOUND, UNAUTHORIZED, staff
+from kefu.api.params import csv_download, day_range
+
+router = APIRouter(
+    prefix="/api/v1/stores/{store}/reports",
+    tags=["reports"],
+    dependencies=[Depends(staff("supervisor"))],
+    responses={**UNAUTHORIZED, **FORBIDDEN, **NOT_FOUND},
+)
+
+
+def _report(service: Any, store: str, lo: Any, hi: Any) -> dict[str, Any]:
+    from kefu.conversations.report import compute, empty_store, facts_from_db
+
+    doc = compute(facts_from_db(service.db, store, service.config), service.config, lo, hi)
+    doc["stores"] = {store: doc["stores"].get(store) or empty_store()}
+    return doc
+
+
+@router.get("/handoff", summary="转人工 report: per A/B arm, rollout bucket and tier, with CIs")
+async def handoff_report(
+    request: Request,
+    store: str,
+    date_from: str | None = Query(None, alias="from", description="First day, YYYY-MM-DD."),
+    date_to: str | None = Query(None, alias="to", description="Last day, YYYY-MM-DD."),
+    fmt: str = Query("json", alias="format", pattern="^(json|csv)$"),
+) -> Any:
+    """Conversations offered the button, transfer rate and success, queue wait, human-served
+    share, satisfaction and inquiry conversion per variant, bucket band and store tier, each
+    with its n; `ab` holds treatment − control with a confidence interval. Days are the days
+    conversations opened (store-local)."""
+    from kefu.conversations.report import csv_text
+
+    lo, hi = day_range(date_from, date_to)
+    doc = await asyncio.to_thread(_report, request.app.state.service, store, lo, hi)
+    if fmt == "csv":
+        return csv_download(csv_text(doc), f"handoff-{store}.csv")
+    section = doc["stores"][store]
+    return {"store": store, "from": date_from, "to": date_to,
+            "confidence": doc["confidence"], **section}  # fmt: skip
