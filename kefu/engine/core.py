@@ -55,6 +55,7 @@ class Ctx:
         only updates it; its heap entry re-arms itself when reached.
         """
         st = self.state
+        self._engine.timer_touched(st.store, key)
         current = st.timers.get(key)
         if current is not None and current.kind == kind and current.due <= due:
             current.due = due
@@ -68,7 +69,8 @@ class Ctx:
 
     def cancel(self, key: str) -> None:
         """Cancel the timer `key` if it is pending."""
-        self.state.timers.pop(key, None)
+        if self.state.timers.pop(key, None) is not None:
+            self._engine.timer_touched(self.state.store, key)
 
     def open_conversation(self, buyer: str, first_sender: str, conv_id: str | None) -> Conversation:
         """Open a conversation for `buyer` (closing any other open one) and run open hooks."""
@@ -103,6 +105,9 @@ class Engine:
         self.states: dict[str, StoreState] = {}
         self._settings: dict[str, Settings] = {}
         self._heap: list[tuple[int, int, str, str, int]] = []
+        # Timer keys set, moved, cancelled or fired per store since the live service last
+        # wrote them (None: not tracked, as in a replay, which keeps no timer table).
+        self.timer_changes: dict[str, set[str]] | None = None
         self._heap_seq = 0
         self._out: list[Action] = []
         self._handlers: dict[str, list[EventHandler]] = {}
@@ -188,6 +193,15 @@ class Engine:
         self._fire_until(None)
         return self._out
 
+    def timer_touched(self, store: str, key: str) -> None:
+        """Note a timer change for the live service's next write (when tracking)."""
+        changes = self.timer_changes
+        if changes is not None:
+            keys = changes.get(store)
+            if keys is None:
+                keys = changes[store] = set()
+            keys.add(key)
+
     def due_stores(self, now: int) -> set[str]:
         """Stores with a timer due at or before `now` (what a tick will touch)."""
         return {store for due, _, store, _, _ in self._heap if due <= now}
@@ -221,6 +235,7 @@ class Engine:
                 heapq.heappush(heap, (timer.due, self._heap_seq, store, key, seq))
                 continue
             del st.timers[key]
+            self.timer_touched(store, key)
             handler = self._timer_handlers.get(timer.kind)
             if handler is None:
                 continue

@@ -83,10 +83,10 @@ class EngineService:
         self.config = config or Config()
         self.clock: Clock = clock or WallClock()
         self.engine = Engine(self.config, capabilities, self.clock)
+        self.engine.timer_changes = {}
         self._capabilities = capabilities
         self.sessions = sessionmaker(db, expire_on_commit=False)
         self.lock = threading.RLock()
-        self._saved_timers: dict[str, dict[str, tuple[int, int]]] = {}
         self._last_seq: dict[str, int] = {}
         # Called after each commit with (actions, accepted events): WebSocket fan-out.
         self.on_commit: Callable[[list[Action], list[Event]], None] | None = None
@@ -111,7 +111,6 @@ class EngineService:
                 last_seq = 0  # unreadable (older code): rebuild from the log
             else:
                 self.engine.load_state(state)
-                self._saved_timers[store] = _timer_marks(state)
         self._last_seq[store] = last_seq
         # Events committed after the snapshot (normally none: both share one transaction).
         while True:
@@ -227,8 +226,6 @@ class EngineService:
         # stores on the way can be new, and those are stored and projected here.
         fresh = self._store_actions(s, actions)
         project_actions(s, fresh)
-        # What the database holds now is the writer's timers: re-sync ours on the next save.
-        self._saved_timers[store] = {r.key: (-1, r.due_ms) for r in repo.load_timers(s, store)}
         return n
 
     # -- internals --------------------------------------------------------------------------
@@ -304,8 +301,7 @@ class EngineService:
             st = self.engine.states.get(store)
             if st is None:
                 continue
-            before = self._saved_timers.get(store, {})
-            now_timers = _timer_marks(st)
+            changed = self._changes().pop(store, set())
             upserts = [
                 repo.TimerRow(
                     store=store,
@@ -314,12 +310,11 @@ class EngineService:
                     kind=t.kind,
                     payload=_ENC.encode(t).decode("utf-8"),
                 )
-                for k, t in st.timers.items()
-                if before.get(k) != (t.seq, t.due)
+                for k in sorted(changed)
+                if (t := st.timers.get(k)) is not None
             ]
-            deletes = [k for k in before if k not in now_timers]
+            deletes = sorted(k for k in changed if k not in st.timers)
             repo.save_timers(s, store, upserts, deletes)
-            self._saved_timers[store] = now_timers
             self._maybe_snapshot(s, st, force=False)
 
     def _maybe_snapshot(self, s: Session, st: StoreState, force: bool) -> None:
@@ -343,17 +338,19 @@ class EngineService:
                 self._maybe_snapshot(s, st, force=True)
 
     def _timer_stores(self) -> set[str]:
-        """Stores whose pending timers differ from what the database holds."""
-        return {
-            store
-            for store, st in self.engine.states.items()
-            if _timer_marks(st) != self._saved_timers.get(store, {})
-        }
+        """Stores whose pending timers changed since they were last written."""
+        return {store for store, keys in self._changes().items() if keys}
+
+    def _changes(self) -> dict[str, set[str]]:
+        """The engine's timer changes (tracking switched on for the live service)."""
+        if self.engine.timer_changes is None:
+            self.engine.timer_changes = {}
+        return self.engine.timer_changes
 
     def _reload(self, stores: set[str]) -> None:
         """After a failed commit, drop the engine's in-memory state and restore from the DB."""
         self.engine = Engine(self.config, self._capabilities, self.clock)
-        self._saved_timers.clear()
+        self.engine.timer_changes = {}
         self._last_seq.clear()
         self.start()
 
@@ -362,11 +359,6 @@ def _lock_key(store: str) -> int:
     """A signed 64-bit advisory-lock key per store (stable across processes)."""
     return int.from_bytes(hashlib.blake2b(store.encode(), digest_size=8).digest(), "big",
                           signed=True)  # fmt: skip
-
-
-def _timer_marks(st: StoreState) -> dict[str, tuple[int, int]]:
-    """What identifies each pending timer's version: its sequence number and due time."""
-    return {k: (t.seq, t.due) for k, t in st.timers.items()}
 
 
 def _pickle(state: StoreState) -> bytes:
