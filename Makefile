@@ -2,8 +2,12 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The web app (web/ → web/dist, served at /app): rebuilt only when its sources change.
+WEB_STAMP := web/dist/.built
+WEB_SRC := $(wildcard web/package.json web/package-lock.json web/*.html web/*.ts web/tsconfig.json) \
+	$(shell find web/src -type f 2>/dev/null)
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench clean web browser
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -11,7 +15,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+setup: $(STAMP) web browser
+
+# npm ci only when package-lock.json changed; no npm: a warning, /app says how to build it.
+$(WEB_STAMP): $(WEB_SRC)
+	@if command -v npm >/dev/null; then \
+	  cd web && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; } \
+	  && npm run build && touch dist/.built; \
+	else echo "warning: npm not found: the web app (/app) is not built"; fi
+
+web: $(WEB_STAMP)
+
+# Debian's chromium for the browser tests (tests/web skip without it, fail under CI=true).
+browser:
+	@command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium \
+	  fonts-wqy-microhei fonts-noto-color-emoji) || echo "warning: chromium not installed"
 
 demo: setup
 	$(BIN)/kefu demo

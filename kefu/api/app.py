@@ -122,4 +122,7 @@ def create_app(
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    from kefu.api.webapp import mount_webapp
+
+    mount_webapp(app)  # the web app at /app (built by `make setup`)
     return app

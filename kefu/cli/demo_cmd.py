@@ -108,11 +108,57 @@ def demo_command(
         target=_live_stream, args=(service, rest, stop), daemon=True, name="demo-stream"
     )
     stream.start()
+    app = create_app(service)
     err.print(f"[bold green]kefu demo[/] → open http://{host}:{port}/  (API docs: /docs)")
+    for label, url in _demo_links(service, host, port):
+        err.print(f"  {label}: {url}", soft_wrap=True, highlight=False)  # one line: copyable
     try:
-        uvicorn.run(create_app(service), host=host, port=port, log_level="warning")
+        uvicorn.run(app, host=host, port=port, log_level="warning")
     finally:
         stop.set()
+
+
+def _demo_links(
+    service: object, host: str, port: int, wait_s: float = 5.0
+) -> list[tuple[str, str]]:
+    """Signed-in links to the web app: the agent with the most open chats, a supervisor (admin
+    role, so settings can be saved) and the demo shop with a buyer's widget token.
+
+    Today's simulated backlog is ingested by the stream thread; wait up to `wait_s` for an agent
+    to hold a conversation so the workbench opens populated.
+    """
+    from kefu.accounts.tokens import buyer_token, create_token
+    from kefu.engine.service import EngineService
+
+    assert isinstance(service, EngineService)
+    deadline = time.time() + wait_s
+    while True:
+        with service.lock:
+            states = service.engine.states
+            store = "s001" if "s001" in states else min(states, default=None)
+            st = states.get(store) if store is not None else None
+            staff = [a for a in st.agents.values() if a.role != "assistant"] if st else []
+            agents = sorted(
+                (a for a in staff if a.role == "agent"), key=lambda a: (-a.open, a.agent)
+            )
+            bosses = sorted(a.agent for a in staff if a.role == "supervisor")
+        if store is None:
+            return []
+        if (agents and agents[0].open) or time.time() >= deadline:
+            break
+        time.sleep(0.25)
+    agent = agents[0].agent if agents else "demo-agent"
+    boss = bosses[0] if bosses else "demo-boss"
+    with service.sessions.begin() as s:
+        agent_token = create_token(s, store, agent, "agent", "kefu demo")
+        boss_token = create_token(s, store, boss, "admin", "kefu demo")
+    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/app"
+    open_chats = agents[0].open if agents else 0
+    return [
+        (f"workbench (agent {agent}, {open_chats} open)", f"{base}/workbench?token={agent_token}"),
+        (f"supervisor ({boss})", f"{base}/supervisor?token={boss_token}"),
+        ("demo shop (buyer chat widget)", f"{base}/shop.html?token={buyer_token(store, 'demo')}"),
+    ]
 
 
 def register(app: typer.Typer) -> None:

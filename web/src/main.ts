@@ -1,0 +1,7 @@
+// The staff single-page app under /app/: sign-in, workbench, supervisor, settings.
+import { createApp } from 'vue'
+import App from './App.vue'
+import { router } from './router'
+import './style.css'
+
+createApp(App).use(router).mount('#app')

@@ -1,0 +1,48 @@
+// Routes under /app/. A `?token=` on any URL signs in (the demo prints such links) and is then
+// removed from the address bar; pages need a signed-in staff token.
+import { createRouter, createWebHistory } from 'vue-router'
+import { isSupervisor, login, session } from './lib/session'
+import LoginView from './views/LoginView.vue'
+import WorkbenchView from './views/WorkbenchView.vue'
+
+export const router = createRouter({
+  history: createWebHistory('/app/'),
+  routes: [
+    { path: '/', name: 'home', redirect: () => (isSupervisor.value ? '/supervisor' : '/workbench') },
+    { path: '/login', name: 'login', component: LoginView, meta: { public: true } },
+    { path: '/workbench', name: 'workbench', component: WorkbenchView },
+    {
+      path: '/supervisor/:tab?',
+      name: 'supervisor',
+      component: () => import('./views/SupervisorView.vue'),
+      meta: { supervisor: true },
+    },
+    { path: '/settings', name: 'settings', component: () => import('./views/SettingsView.vue'), meta: { supervisor: true } },
+    { path: '/:rest(.*)*', redirect: '/' },
+  ],
+})
+
+router.beforeEach(async (to) => {
+  const fromUrl = typeof to.query.token === 'string' ? to.query.token : ''
+  if (fromUrl) {
+    const query = { ...to.query }
+    delete query.token
+    try {
+      await login(fromUrl)
+    } catch {
+      return { name: 'login', query: { redirect: to.path } }
+    }
+    return { path: to.path, query, hash: to.hash, replace: true }
+  }
+  if (!session.me && session.token) {
+    try {
+      await login(session.token)
+    } catch {
+      /* stale token: sign in again */
+    }
+  }
+  if (to.meta.public) return true
+  if (!session.me) return { name: 'login', query: { redirect: to.fullPath } }
+  if (to.meta.supervisor && !isSupervisor.value) return { name: 'workbench' }
+  return true
+})
