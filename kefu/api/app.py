@@ -20,6 +20,7 @@ from kefu.faq import api as faq_api
 from kefu.guide import api as guide_api
 from kefu.guide import panel_api as guide_panel_api
 from kefu.insight import api as insight_api
+from kefu.traffic import api as traffic_api
 from kefu.urge import api as urge_api
 
 log = logging.getLogger(__name__)
@@ -106,6 +107,7 @@ def create_app(
     app.include_router(faq_api.router)
     app.include_router(faq_api.assist_router)
     app.include_router(handoff_report_api.router)
+    app.include_router(traffic_api.router)
     app.include_router(accounts_api.router)
     for router in conversations_api.routers:
         app.include_router(router)

@@ -23,6 +23,7 @@ class Format(StrEnum):
     uci_retail = "uci-retail"
     taobao = "taobao"
     groceries = "groceries"
+    keywords = "keywords"
 
 
 FORMAT_HELP = (
@@ -30,7 +31,9 @@ FORMAT_HELP = (
     "jddc: JD.com chats (the *context* file, its *response* file beside it); "
     "uci-retail: UCI Online Retail invoices; "
     "taobao: Taobao UserBehavior clicks; "
-    "groceries: member-day grocery baskets."
+    "groceries: member-day grocery baskets; "
+    "keywords: market keyword CSV (date, keyword, search_popularity, online_products, "
+    "click_share) into the database (--db), not an events file."
 )
 
 
@@ -39,8 +42,8 @@ def import_command(
     path: Path = typer.Argument(
         ..., metavar="PATH", help="The data file (CSV or text; .gz accepted).", show_default=False
     ),
-    out: str = typer.Option(
-        ..., "--out", "-o", help="Events file: .jsonl, or .jsonl.gz to compress; - for stdout."
+    out: str | None = typer.Option(
+        None, "--out", "-o", help="Events file: .jsonl, or .jsonl.gz to compress; - for stdout."
     ),
     store: str | None = typer.Option(
         None,
@@ -53,12 +56,23 @@ def import_command(
         None, "--limit", "-n", min=1, help="Read at most N data rows (lines for jddc)."
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    db: str | None = typer.Option(
+        None, "--db", help="keywords only: database URL (default $KEFU_DB or ./var/kefu.db)."
+    ),
 ) -> None:
     """Import PATH in FORMAT and write its events, ordered by time, to OUT.
 
     Bad rows are skipped and counted, never fatal; the first few are listed with their line
     number after the one-line summary.
     """
+    if fmt is Format.keywords:
+        from kefu.cli.traffic_cmd import import_keywords
+
+        import_keywords(path, store or "default", db)
+        return
+    if out is None:
+        err.print("[red]--out is required[/red] (an events file, or - for stdout)")
+        raise typer.Exit(2)
     if not path.is_file():
         err.print(f"[red]no such file:[/red] {path}")
         raise typer.Exit(2)

@@ -17,6 +17,7 @@ from kefu.cli import (
     serve_cmd,
     simulate_cmd,
     token_cmd,
+    traffic_cmd,
 )
 
 app = typer.Typer(
@@ -46,6 +47,7 @@ for module in (
     faq_cmd,
     token_cmd,
     report_cmd,
+    traffic_cmd,
 ):
     module.register(app)
 

@@ -56,7 +56,7 @@ def test_cli_refuses_a_missing_file_or_a_wrong_format(tmp_path: Path) -> None:
     assert not (tmp_path / "x.jsonl").exists()
     unknown = runner.invoke(app, ["import", "csv", UCI, "-o", str(tmp_path / "x.jsonl")])
     assert unknown.exit_code == 2
-    assert {f.value for f in Format} == set(FORMATS)
+    assert {f.value for f in Format} == {*FORMATS, "keywords"}  # keywords go to the database
 
 
 def test_output_is_identical_whether_sorted_in_memory_or_spilled_to_disk(
@@ -73,3 +73,4 @@ def test_output_is_identical_whether_sorted_in_memory_or_spilled_to_disk(
     assert (tmp_path / "c.jsonl.gz").read_bytes() == (tmp_path / "d.jsonl.gz").read_bytes()
     events = read_output(tmp_path / "a.jsonl")
     assert len(of_type(events, "order")) == len(of_type(events, "payment"))
+
