@@ -18,8 +18,8 @@ from kefu.engine.settings import parse_config
 err = Console(stderr=True)
 
 DEMO_SETTINGS = {
-    # The simulator writes the bot's messages itself, as a real store's log would hold them.
-    "bot": {"enabled": False},
+    # kefu's own bot answers (the simulated log holds no bot messages: logged_bots=False),
+    # so the demo shop's widget gets bot replies and the 转人工 button.
     "urge": {"min_intent": 0.4},
 }
 BATCH = 2_000
@@ -37,7 +37,9 @@ def _ingest_history(service: object, days: int, buyers: int, seed: int) -> Itera
     start = date.today() - timedelta(days=days)
     ingest = service.ingest  # type: ignore[attr-defined]
     now_ms = time.time() * 1000
-    lines = generate(stores=1, buyers=buyers, days=days + 1, seed=seed, start=start)
+    lines = generate(
+        stores=1, buyers=buyers, days=days + 1, seed=seed, start=start, logged_bots=False
+    )
     n = 0
     batch: list[bytes] = []
     with Progress(

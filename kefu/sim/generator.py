@@ -28,17 +28,19 @@ def generate(
     *,
     on_day: Callable[[date], None] | None = None,
     counts: Counter[str] | None = None,
+    logged_bots: bool = True,
 ) -> Iterator[bytes]:
     """Yield simulated events as JSON lines (UTF-8 bytes, no trailing newline) in time order.
 
     `buyers` is per store (about a fifth visit on a given day); `start` is the first day
     (China time, default 2026-11-01). `on_day(date)` is called once a day's last event has
     been yielded; `counts`, when given, is incremented per event type as events are made.
+    `logged_bots=False`: no store logs bot messages (kefu's own bot answers, as in the demo).
     Events dated after the last day (a payment after the final midnight) are not written.
     """
     first = start or DEFAULT_START
     sink = Sink(first, days, counts)
-    shops = [Store(i, seed, buyers, sink) for i in range(stores)]
+    shops = [Store(i, seed, buyers, sink, logged_bots) for i in range(stores)]
     for day in range(days):
         today = first + timedelta(days=day)
         day_start = sink.base + day * DAY_S

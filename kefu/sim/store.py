@@ -34,14 +34,17 @@ DAY = 86_400
 class Store:
     """A store's state across the whole run; one `random.Random` per (seed, store, day)."""
 
-    def __init__(self, index: int, seed: int, buyers: int, sink: Sink) -> None:
+    def __init__(
+        self, index: int, seed: int, buyers: int, sink: Sink, logged_bots: bool = True
+    ) -> None:
         self.id = f"s{index + 1:03d}"
         self.seed = seed
         setup = random.Random(f"{seed}:{self.id}:setup")
         self.rng = setup
         self.theme, cats = choose_categories(setup, index)
         self.shop = setup.choice(SHOP_NAMES[self.theme])
-        self.has_bot = index % 2 == 0  # half the stores log their bot's messages
+        # Half the stores log their bot's messages; none when kefu's own bot is to answer.
+        self.has_bot = logged_bots and index % 2 == 0
         self.products = build_catalogue(setup, self.id, self.theme, cats)
         self.by_id = {p.id: p for p in self.products}
         self.listed = [p for p in self.products if p.status != "off_sale"]
