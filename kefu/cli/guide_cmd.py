@@ -40,20 +40,30 @@ def eval_recommend(
     ),
     test_frac: float = typer.Option(0.2, help="Share of baskets (latest by time) to test on."),
     neighbours: int = typer.Option(20, help="K of implicit's item-kNN baselines."),
+    order: str = typer.Option(
+        "file", help="file: basket lines as given; shuffled: shuffled (the line-order ablation)."
+    ),
+    online: bool = typer.Option(
+        False, "--online", help="Methods learn each test-period day after answering it (live)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
-    """Leave-last-item-out by time: HR@3, HR@10, NDCG@10 of the built-in provider and baselines."""
-    from kefu.guide.evaluate import DATASETS, evaluate
+    """Leave-last-item-out by time: HR@3, HR@10, NDCG@10 of the built-in provider and baselines,
+    with the built-in's HR@10 gain over each and its paired bootstrap 95 % interval."""
+    from kefu.guide.evaluate import DATASETS, ORDERS, evaluate
 
     if data not in DATASETS:
         raise typer.BadParameter(f"one of {', '.join(DATASETS)}", param_hint="--data")
+    if order not in ORDERS:
+        raise typer.BadParameter(f"one of {', '.join(ORDERS)}", param_hint="--order")
     with err.status(f"evaluating on {data} …"):
-        doc = evaluate(data, path, test_frac, query, neighbours)
+        doc = evaluate(data, path, test_frac, query, neighbours, order=order, online=online)
     if as_json:
         _dump(doc)
         return
     t = Table(
-        title=f"{data}, query={query}: {doc['train_baskets']} training baskets, "
+        title=f"{data}, query={query}, order={order}, {doc['protocol']}: "
+        f"{doc['train_baskets']} training baskets, "
         f"{doc['test_cases']} test cases ({doc['target_known']} held-out items seen in training)"
     )
     for col in ("method", "HR@3", "HR@10", "NDCG@10", "hits@10"):
@@ -62,6 +72,11 @@ def eval_recommend(
         t.add_row(name, f"{m['hr@3']:.4f}", f"{m['hr@10']:.4f}", f"{m['ndcg@10']:.4f}",
                   str(m["hits@10"]))  # fmt: skip
     out.print(t)
+    for name, d in doc["builtin_vs"].items():
+        lo, hi = d["ci95"]
+        out.print(
+            f"builtin − {name}: HR@10 {d['hr@10_diff']:+.4f}  (95 % CI {lo:+.4f} … {hi:+.4f})"
+        )
 
 
 def train_intent(

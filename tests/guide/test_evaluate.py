@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
-from kefu.guide.evaluate import Basket, evaluate, load, rank_metrics, split
+from kefu.guide.evaluate import (
+    Basket,
+    evaluate,
+    load,
+    method,
+    online_ranked,
+    paired_interval,
+    rank_metrics,
+    shuffled,
+    split,
+)
 from kefu.testing import REPO
 
 UCI = REPO / "tests" / "data" / "uci_online_retail_head.csv"
@@ -69,3 +80,62 @@ def test_builtin_beats_popularity_on_a_slice_of_uci(tmp_path):
     assert built["hr@10"] > pop["hr@10"]
     assert built["hr@3"] <= built["hr@10"]
     assert 0 < built["ndcg@10"] <= built["hr@10"]
+
+
+def test_paired_interval_resamples_buyers_together():
+    same = np.array([1.0, 1.0, 0.0, 0.0])
+    assert paired_interval(same * 0.0, ["a", "a", "b", "c"]) == (0.0, 0.0)
+    lo, hi = paired_interval(np.array([1.0, 1.0, 1.0]), ["a", "b", "b"])
+    assert lo == hi == 1.0
+    diff = np.array([1.0, 0.0, 0.0, 1.0, -1.0, 0.0])
+    buyers = ["a", "a", "b", "c", "c", "d"]
+    lo, hi = paired_interval(diff, buyers)
+    assert (lo, hi) == paired_interval(diff, buyers)  # seeded
+    assert lo < diff.mean() < hi and lo >= -1.0 and hi <= 1.0
+
+
+def test_shuffled_lines_keep_each_basket():
+    baskets = [Basket(10, "a", ["a", "b", "c", "d"]), Basket(20, "b", ["x"])]
+    out = shuffled(baskets)
+    assert [(b.ts_ms, b.buyer, sorted(b.items)) for b in out] == [
+        (10, "a", ["a", "b", "c", "d"]),
+        (20, "b", ["x"]),
+    ]
+    assert [b.items for b in shuffled(baskets)] == [b.items for b in out]  # seeded
+
+
+ONLINE = [
+    Basket(10, "u1", ["a", "b"]),
+    Basket(10, "u2", ["a", "b"]),
+    Basket(20, "u3", ["a", "c"]),  # test period from here: c was never seen
+    Basket(30, "u4", ["a", "c"]),  # … but a live store has learnt it by now
+]
+
+
+def test_online_protocol_learns_each_test_day_before_the_next():
+    sp = split(ONLINE, test_frac=0.5)
+    assert [(c.query, c.target, c.ts_ms) for c in sp.cases] == [(["a"], "c", 20), (["a"], "c", 30)]
+    for name in ("builtin", "popularity", "implicit-cosine"):
+        assert method(name, sp)(sp.cases, 10) == [["b"], ["b"]]
+        assert online_ranked(name, sp) == [["b"], ["b", "c"]]
+
+
+def test_item_knn_lists_are_filled_with_popularity():
+    baskets = [Basket(10, "u1", ["a", "b"]), Basket(10, "u2", ["a", "b"])]
+    baskets += [Basket(11, f"v{i}", ["c"]) for i in range(3)] + [Basket(20, "u3", ["a", "d"])]
+    sp = split(baskets, test_frac=0.1)
+    assert [c.query for c in sp.cases] == [["a"]]
+    assert method("implicit-cosine", sp)(sp.cases, 10) == [["b", "c"]]  # c: the fill
+
+
+def test_evaluate_reports_the_built_in_gain_with_its_interval(tmp_path):
+    path = tmp_path / "slice.csv"
+    path.write_text("".join(UCI.read_text(encoding="latin-1").splitlines(True)[:3001]))
+    doc = evaluate("uci-retail", path, only=("builtin", "popularity"), online=True)
+    assert doc["protocol"] == "online" and list(doc["builtin_vs"]) == ["popularity"]
+    vs = doc["builtin_vs"]["popularity"]
+    hr = doc["methods"]["builtin"]["hr@10"] - doc["methods"]["popularity"]["hr@10"]
+    assert vs["hr@10_diff"] == pytest.approx(hr)
+    assert vs["ci95"][0] <= vs["hr@10_diff"] <= vs["ci95"][1]
+    with pytest.raises(ValueError):
+        evaluate("uci-retail", path, order="sorted")

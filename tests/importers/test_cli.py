@@ -73,4 +73,3 @@ def test_output_is_identical_whether_sorted_in_memory_or_spilled_to_disk(
     assert (tmp_path / "c.jsonl.gz").read_bytes() == (tmp_path / "d.jsonl.gz").read_bytes()
     events = read_output(tmp_path / "a.jsonl")
     assert len(of_type(events, "order")) == len(of_type(events, "payment"))
-

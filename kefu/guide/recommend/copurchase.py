@@ -6,6 +6,12 @@ distinct items and to the basket total, so older baskets count exponentially les
 absolute decayed count at the latest order is `weight * scale()`. When the exponent grows
 large every weight is rescaled once (amortised: once per ~40 time constants).
 
+Line order is kept as evidence too: `addon[b]` counts the baskets in which b was *added to a
+basket that already held something* (any line but the first). Products that open baskets
+(the dress, the roast) and products that are added to them (the belt, the bag, the drink)
+differ, and a panel suggests what to add: see `knn.prior_mass`. `lines` and `addon_lines`
+are the totals of both counts.
+
 One order costs O(basket²) dict updates. Each item keeps at most `max_partners` partners:
 past that the weakest half are dropped (amortised O(1) per update), which bounds memory on
 catalogues with long tails.
@@ -18,7 +24,8 @@ import math
 
 
 class CoPurchase:
-    """Decayed item counts `item`, pair counts `pairs[a][b]` and basket total `total`."""
+    """Decayed item counts `item`, add-on counts `addon`, pair counts `pairs[a][b]` and the
+    basket total `total`."""
 
     def __init__(
         self, half_life_days: float = 90.0, max_partners: int = 1000, max_basket: int = 200
@@ -31,7 +38,18 @@ class CoPurchase:
         self.total = 0.0
         self.orders = 0
         self.item: dict[str, float] = {}
+        self.addon: dict[str, float] = {}
+        self.lines = 0.0
+        self.addon_lines = 0.0
         self.pairs: dict[str, dict[str, float]] = {}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        """Snapshots taken before add-on counts existed load with none (popularity prior)."""
+        self.__dict__.update(state)
+        if "addon" not in state:
+            self.addon = {}
+            self.lines = sum(self.item.values())  # one line per basket and distinct item
+            self.addon_lines = 0.0
 
     def weight(self, ts_ms: int) -> float:
         """The stored weight of an event at `ts_ms` (relative to the reference time t0)."""
@@ -61,8 +79,13 @@ class CoPurchase:
         item = self.item
         for a in basket:
             item[a] = item.get(a, 0.0) + w
+        self.lines += len(basket) * w
         if len(basket) < 2:
             return
+        addon = self.addon
+        for a in basket[1:]:
+            addon[a] = addon.get(a, 0.0) + w
+        self.addon_lines += (len(basket) - 1) * w
         pairs = self.pairs
         for a in basket:
             row = pairs.get(a)
@@ -84,6 +107,9 @@ class CoPurchase:
         assert self.t0 is not None
         f = math.exp(-(ts_ms - self.t0) / self.tau_ms)
         self.total *= f
+        self.lines *= f
+        self.addon_lines *= f
         self.item = {k: v * f for k, v in self.item.items()}
+        self.addon = {k: v * f for k, v in self.addon.items()}
         self.pairs = {a: {b: v * f for b, v in row.items()} for a, row in self.pairs.items()}
         self.t0 = ts_ms
