@@ -51,15 +51,23 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="kefu-ingest-"))
     url = fresh_db(args.db, work)
     lines: list[bytes] = []
-    for line in generate(stores=2, buyers=max(100, args.events // 25), days=7, seed=3):
-        lines.append(line.rstrip(b"\n"))
+    for line in generate(stores=1, buyers=max(100, args.events // 12), days=7, seed=3):
+        lines.append(line.rstrip(b"\n"))  # one store: ingest needs that store's admin token
         if len(lines) >= args.events:
             break
+    from kefu.accounts.tokens import create_token
+    from kefu.storage.db import make_engine, session_factory, upgrade
+
+    db = make_engine(url)
+    upgrade(db)
+    with session_factory(db).begin() as s:
+        token = create_token(s, "s001", "bench", "admin")
+    db.dispose()
     port = free_port()
     kefu = str(Path(sys.executable).parent / "kefu")
     proc = subprocess.Popen(
         [kefu, "serve", "--db", url, "--port", str(port)],
-        env={**os.environ, "KEFU_DB": url},
+        env={**os.environ, "KEFU_DB": url, "KEFU_RATE_LIMIT": "off"},
         cwd=work,
     )
     base = f"http://127.0.0.1:{port}"
@@ -77,7 +85,8 @@ def main() -> None:
                 body = b"\n".join(lines[i : i + args.batch])
                 r = client.post(
                     "/api/v1/events", content=body,
-                    headers={"content-type": "application/x-ndjson"},
+                    headers={"content-type": "application/x-ndjson",
+                             "authorization": f"Bearer {token}"},
                 )  # fmt: skip
                 r.raise_for_status()
                 accepted += r.json()["accepted"]

@@ -31,6 +31,7 @@ def create_app(
     tick_seconds: float = 1.0,
     redis_url: str | None = None,
     learn_check_seconds: float = 300.0,
+    rate_limit: str | None = None,
 ) -> FastAPI:
     """The kefu HTTP API bound to one engine service; fires due timers every tick.
 
@@ -95,6 +96,9 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.service = service
+    from kefu.api import ratelimit
+
+    ratelimit.install(app, rate_limit, redis_url)  # None: $KEFU_RATE_LIMIT, else 50/s,200
     app.state.hub = hub
     app.include_router(home_api.router)
     app.include_router(health_api.router)

@@ -85,7 +85,9 @@ def settings_history(
     request: Request,
     store: str,
     limit: int = Query(50, ge=1, le=500),
-    before: int | None = Query(None, description="Page: log sequence to continue before."),
+    before: int | None = Query(
+        None, ge=0, le=2**63 - 1, description="Page: log sequence to continue before."
+    ),
     _: Principal = Depends(staff("supervisor")),
 ) -> dict[str, Any]:
     """Who changed which settings when (from the event log); `next` pages further back."""

@@ -12,6 +12,7 @@ from kefu.cli import (
     guide_cmd,
     import_cmd,
     insight_cmd,
+    loadtest_cmd,
     replay_cmd,
     report_cmd,
     serve_cmd,
@@ -48,6 +49,7 @@ for module in (
     token_cmd,
     report_cmd,
     traffic_cmd,
+    loadtest_cmd,
 ):
     module.register(app)
 

@@ -26,6 +26,12 @@ def serve_command(
         envvar="KEFU_REDIS",
         help="Redis URL bridging WebSocket fan-out between several `kefu serve` processes.",
     ),
+    rate_limit: str | None = typer.Option(
+        None,
+        "--rate-limit",
+        envvar="KEFU_RATE_LIMIT",
+        help="Requests per token: RATE/s or RATE/m[,BURST], or off (default 50/s,200).",
+    ),
 ) -> None:
     """Run the live server: ingest events, apply the rules, keep timers, serve the API."""
     import uvicorn
@@ -40,7 +46,8 @@ def serve_command(
     upgrade(engine)
     service = EngineService(engine, cfg)
     err.print(f"kefu serving on http://{host}:{port} (API docs: /docs) — database {engine.url!r}")
-    uvicorn.run(create_app(service, tick, redis), host=host, port=port, log_level="warning")
+    app = create_app(service, tick, redis, rate_limit=rate_limit)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 def register(app: typer.Typer) -> None:

@@ -14,9 +14,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, WebSocket
+from fastapi import Path as PathParam
 from fastapi.websockets import WebSocketDisconnect
 from pydantic import BaseModel, Field
 from sqlalchemy import delete, select
@@ -516,6 +517,9 @@ def create_quick_reply(
         raise HTTPException(409, f"shortcut {body.shortcut!r} already exists") from None
 
 
+QuickReplyId = Annotated[int, PathParam(ge=1, le=2**63 - 1)]
+
+
 def _qr_get(s: Any, store: str, p: Principal, qid: int) -> QuickReply:
     r = s.get(QuickReply, qid)
     if r is None or r.store != store or r.agent not in ("", p.agent):
@@ -527,7 +531,11 @@ def _qr_get(s: Any, store: str, p: Principal, qid: int) -> QuickReply:
 @staff_router.put("/quick-replies/{qid}", summary="Edit a quick reply",
                   response_model=QuickReplyOut, responses={**AUTH, **CONFLICT})  # fmt: skip
 def update_quick_reply(
-    store: str, qid: int, body: QuickReplyIn, request: Request, p: Principal = Depends(staff())
+    store: str,
+    qid: QuickReplyId,
+    body: QuickReplyIn,
+    request: Request,
+    p: Principal = Depends(staff()),
 ) -> Any:
     """Change shortcut and text (the scope stays)."""
     try:
@@ -543,7 +551,7 @@ def update_quick_reply(
 @staff_router.delete("/quick-replies/{qid}", summary="Delete a quick reply", status_code=204,
                      responses=AUTH)  # fmt: skip
 def delete_quick_reply(
-    store: str, qid: int, request: Request, p: Principal = Depends(staff())
+    store: str, qid: QuickReplyId, request: Request, p: Principal = Depends(staff())
 ) -> None:
     """Own replies by anyone; store-wide ones by supervisors and admins."""
     with _service(request).sessions.begin() as s:

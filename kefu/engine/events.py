@@ -49,6 +49,8 @@ def parse_ts(value: int | str) -> int:
     if hit is not None:
         return hit
     ms = _parse_rfc3339(value)
+    if ms < 0 or ms > 32_503_680_000_000:  # the same range as epoch milliseconds
+        raise EventError("ts", "timestamp out of range (1970 to 3000)")
     if len(_TS_CACHE) >= 200_000:
         _TS_CACHE.clear()
     _TS_CACHE[value] = ms

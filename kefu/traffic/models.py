@@ -1,27 +1,16 @@
-"""Tables of market keyword insight (metrics.md §8): the imported daily keyword data.
-
-PENDING MIGRATION: `MarketKeyword` is declared on its own metadata (`KeywordsBase`), not on
-`kefu.storage.models.Base`, until migration 0005 (draft: kefu/traffic/migration_0005_keywords
-.py.draft) is in the chain. A table in `Base.metadata` without its migration would break every
-database test (the fixtures empty each table of `Base.metadata`) and `alembic check`. When 0005
-lands, replace `KeywordsBase` by `Base` below and delete `KeywordsBase`.
-"""
+"""Tables of market keyword insight (metrics.md §8): the imported daily keyword data."""
 
 from __future__ import annotations
 
 from datetime import date
 
 from sqlalchemy import BigInteger, Date, Float, String, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-from kefu.storage.models import Id, SeqType
-
-
-class KeywordsBase(DeclarativeBase):
-    """Temporary base until migration 0005 exists (see the module doc)."""
+from kefu.storage.models import Base, Id, SeqType
 
 
-class MarketKeyword(KeywordsBase):
+class MarketKeyword(Base):
     """One keyword on one day as the market tool exported it (搜索人气, 在线商品数, 点击占比).
 
     Market data is imported by a store (from its own 生意参谋 / 罗盘 account), so rows are

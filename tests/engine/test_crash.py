@@ -80,9 +80,9 @@ def test_sigkill_while_an_urge_is_pending_sends_it_exactly_once(db_url: str, tmp
     config = tmp_path / "store.toml"
     config.write_text("[bot]\nenabled = false\n", encoding="utf-8")
     proc, base = start(db_url, tmp_path, config)
-    HEADERS.update(staff_headers(db_url, "s1"))
+    HEADERS.update(staff_headers(db_url, "s1", role="admin"))
     try:
-        r = httpx.post(f"{base}/api/v1/events", json=events_due_in(4.0))
+        r = httpx.post(f"{base}/api/v1/events", json=events_due_in(4.0), headers=HEADERS)
         assert r.status_code == 200 and r.json()["accepted"] == 6
         assert urges(base) == []
     finally:
@@ -104,7 +104,8 @@ def test_sigkill_while_an_urge_is_pending_sends_it_exactly_once(db_url: str, tmp
         time.sleep(1.0)
         assert len(urges(base)) == 1
         # re-posting the same events (a client retry) changes nothing
-        again = httpx.post(f"{base}/api/v1/events", json=events_due_in(4.0)).json()
+        url = f"{base}/api/v1/events"
+        again = httpx.post(url, json=events_due_in(4.0), headers=HEADERS).json()
         assert (again["accepted"], again["duplicates"]) == (0, 6)
     finally:
         proc.terminate()

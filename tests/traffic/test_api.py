@@ -16,7 +16,6 @@ from kefu.engine.service import EngineService
 from kefu.engine.settings import parse_config
 from kefu.testing import staff_headers
 from kefu.traffic import api as traffic_api
-from kefu.traffic.models import KeywordsBase
 from tests.traffic import data
 from tests.traffic.test_keywords import SAMPLE
 
@@ -81,8 +80,6 @@ def test_keyword_import_ranking_and_suggestions(db_engine) -> None:
     with TestClient(app_with_traffic(svc)) as c:
         c.headers.update(staff_headers(db_engine, "s1"))
         base = "/api/v1/stores/s1/keywords"
-        assert c.get(base).status_code == 503  # before migration 0005
-        KeywordsBase.metadata.create_all(db_engine)
         try:
             csv_headers = {"content-type": "text/csv"}
             bad = SAMPLE + "2026-03-08,坏,abc,1,0.1\n"
@@ -113,4 +110,4 @@ def test_keyword_import_ranking_and_suggestions(db_engine) -> None:
             assert c.get(f"{base}/suggest", params={"product": "nope"}).status_code == 404
             assert c.get(f"{base}/suggest").status_code == 422
         finally:
-            KeywordsBase.metadata.drop_all(db_engine)
+            pass

@@ -14,7 +14,7 @@ from sqlalchemy import create_engine
 from typer.testing import CliRunner
 
 from kefu.cli import traffic_cmd
-from kefu.traffic.models import KeywordsBase
+from kefu.traffic.models import MarketKeyword
 from tests.traffic import data
 from tests.traffic.test_keywords import BAD, SAMPLE
 
@@ -119,7 +119,7 @@ def _db(tmp_path: Path, create: bool = True) -> str:
     url = f"sqlite:///{tmp_path / 'kw.db'}"
     if create:
         engine = create_engine(url)
-        KeywordsBase.metadata.create_all(engine)
+        MarketKeyword.__table__.create(engine)
         engine.dispose()
     return url
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import create_engine
 
 from kefu.traffic import keywords as kw
-from kefu.traffic.models import KeywordsBase
+from kefu.traffic.models import MarketKeyword
 
 SAMPLE = """date,keyword,search_popularity,online_products,click_share
 2026-03-01,连衣裙,9999,1,50%
@@ -124,7 +124,7 @@ def test_chinese_headers_and_gb18030_files(tmp_path: Path) -> None:
 
 def test_import_replaces_a_day_and_keyword_and_is_scoped_by_store(tmp_path: Path) -> None:
     db = create_engine(f"sqlite:///{tmp_path / 'kw.db'}")
-    KeywordsBase.metadata.create_all(db)
+    MarketKeyword.__table__.create(db)
     rows = kw.parse_csv(SAMPLE).rows
     assert kw.save(db, "s1", rows, now_ms=1) == 7
     again = kw.parse_csv(

@@ -1,14 +1,7 @@
 """traffic: market keyword data (metrics.md §8)
 
 Revision ID: 0005
-Revises: 0003
-
-DRAFT for the lead: move to kefu/storage/migrations/versions/0005_keywords.py and switch
-kefu.traffic.models.MarketKeyword to `Base` in the same change (see that module's doc).
-`down_revision` is the chain's head when this was written: 0001 → 0002 → 0004 (faq) → 0003
-(insight roll-ups revises 0004). "0004" would give Alembic two heads (0003 and 0005). Checked
-in a scratch copy of the migrations on SQLite and PostgreSQL: upgrade creates exactly the
-model's table (`compare_metadata` finds no difference for it), downgrade to 0003 removes it.
+Revises: 0004
 """
 
 from __future__ import annotations
@@ -17,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
