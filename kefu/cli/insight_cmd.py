@@ -1,4 +1,10 @@
-"""`kefu insight`: service-insight metrics (metrics.md §1-§3, §6) of a log, as table/JSON/CSV."""
+"""`kefu insight`: service-insight metrics (metrics.md §1-§3, §6) as table/JSON/CSV.
+
+`kefu insight EVENTS …` replays a log; `kefu insight --db URL …` reads the daily roll-ups of
+a kefu database (caught up with its event log first); `kefu insight rebuild` derives the
+roll-ups again from the log. `insight` is a group whose default command is `report`, so
+`kefu insight EVENTS` keeps working.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +20,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from typer.core import TyperGroup
 
 from kefu.cli.common import input_or_exit, settings_or_exit
+from kefu.engine.settings import Config
 from kefu.insight.backends import BACKENDS
 from kefu.insight.build import facts_from_log
 from kefu.insight.facts import read_parquet, write_parquet
@@ -81,11 +89,84 @@ def render_table(doc: dict[str, Any], by: str, ids: tuple[str, ...]) -> Table:
     return table
 
 
+def _day(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError as e:
+        err.print(f"[red]bad date:[/red] {e}")
+        raise typer.Exit(2) from None
+
+
+def _bar(quiet: bool) -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=err, transient=True, disable=quiet)  # fmt: skip
+
+
+def _rollups(db: str | None, cfg: Config, adopt: bool) -> Any:
+    """The roll-ups of the database at `db` (migrated to the newest schema first)."""
+    from kefu.insight.rollup import Rollups
+    from kefu.storage.db import make_engine, upgrade
+
+    engine = make_engine(db)
+    upgrade(engine)
+    return Rollups(engine, cfg, adopt_settings=adopt)
+
+
+def _stores(rollups: Any, store: str | None) -> list[str]:
+    known = rollups.stores()
+    if store is None:
+        return list(known)
+    chosen = [s.strip() for s in store.split(",") if s.strip()]
+    missing = [s for s in chosen if s not in known]
+    if missing:
+        err.print(f"[red]no events of store(s):[/red] {', '.join(missing)}")
+        raise typer.Exit(2)
+    return chosen
+
+
+def _tables_from_db(
+    db: str, store: str | None, cfg: Config, first: date | None, last: date | None,
+    refresh: bool, quiet: bool,
+) -> tuple[Any, list[str]]:  # fmt: skip
+    """Fact tables of the stores for the range from the roll-ups (caught up unless told)."""
+    from kefu.insight.metrics import day_number
+    from kefu.insight.rollup import SettingsMismatch, read_facts
+
+    rollups = _rollups(db, cfg, adopt=False)
+    stores = _stores(rollups, store)
+    if refresh:
+        try:
+            with _bar(quiet) as bar:
+                for s in stores:
+                    task = bar.add_task(f"catch up {s}", total=None)
+
+                    def progress(done: int, total: int, task: Any = task) -> None:
+                        bar.update(task, completed=done, total=total)
+
+                    rollups.refresh(s, progress)
+        except SettingsMismatch as e:
+            err.print(f"[red]{e}[/red] (or --no-refresh to read them as they are)")
+            raise typer.Exit(2) from None
+    lo = day_number(first) if first else None
+    hi = day_number(last) if last else None
+    return read_facts(rollups.db, stores, lo, hi), stores
+
+
 def insight_command(
-    events: Path = typer.Argument(
-        ...,
-        help="Events (JSON Lines, .jsonl.gz, Parquet) or a folder of fact tables (--save-facts).",
+    events: Path | None = typer.Argument(
+        None,
+        help="Events (JSON Lines, .jsonl.gz, Parquet) or a folder of fact tables (--save-facts)."
+        " Not with --db.",
         show_default=False,
+    ),
+    db: str | None = typer.Option(
+        None, "--db", help="Read the roll-ups of this kefu database (URL) instead of EVENTS."
+    ),
+    store: str | None = typer.Option(
+        None, "--store", "-s", help="With --db: only these stores (comma-separated)."
+    ),
+    refresh: bool = typer.Option(
+        True, "--refresh/--no-refresh", help="With --db: catch the roll-ups up with the log."
     ),
     day_from: str | None = typer.Option(
         None, "--from", help="First day (YYYY-MM-DD, store-local), inclusive. Default: all."
@@ -109,18 +190,16 @@ def insight_command(
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
-    """Store funnel, agent KPIs, 3-minute reply rate and transfer entry of EVENTS."""
+    """Store funnel, agent KPIs, 3-minute reply rate and transfer entry of EVENTS or --db."""
     for name, value, allowed in (("--by", by, BY), ("--format", fmt, FORMATS),
                                  ("--backend", backend, BACKENDS)):  # fmt: skip
         if value not in allowed:
             err.print(f"[red]{name} must be one of {', '.join(allowed)}[/red]")
             raise typer.Exit(2)
-    try:
-        first = date.fromisoformat(day_from) if day_from else None
-        last = date.fromisoformat(day_to) if day_to else None
-    except ValueError as e:
-        err.print(f"[red]bad date:[/red] {e}")
-        raise typer.Exit(2) from None
+    first, last = _day(day_from), _day(day_to)
+    if (events is None) == (db is None):
+        err.print("[red]give EVENTS or --db URL (one of them)[/red]")
+        raise typer.Exit(2)
     default_ids = TOTAL_IDS if by != "agent" else AGENT_IDS
     ids = tuple(m.strip() for m in metrics.split(",")) if metrics else default_ids
     unknown = [i for i in ids if i not in TOTAL_IDS]
@@ -128,13 +207,13 @@ def insight_command(
         err.print(f"[red]unknown metric id(s):[/red] {', '.join(unknown)}")
         raise typer.Exit(2)
     cfg = settings_or_exit(config)
-    input_or_exit(events)
-    if events.is_dir():
+    stores: list[str] = []
+    if db is not None:
+        tables, stores = _tables_from_db(db, store, cfg, first, last, refresh, quiet)
+    elif events is not None and input_or_exit(events).is_dir():
         tables = read_parquet(events)
-    else:
-        with Progress(TextColumn("replay"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=err, transient=True,
-                      disable=quiet) as bar:  # fmt: skip
+    elif events is not None:
+        with _bar(quiet) as bar:
             task = bar.add_task("replay", total=None)
 
             def progress(done: int, total: int) -> None:
@@ -145,7 +224,7 @@ def insight_command(
             err.print(f"{len(stats.rejected)} line(s) rejected")
     if save_facts is not None:
         write_parquet(tables, save_facts)
-    doc = compute(tables, cfg, backend=backend, day_from=first, day_to=last)
+    doc = compute(tables, cfg, backend=backend, day_from=first, day_to=last, stores=stores)
     if fmt == "json":
         sys.stdout.buffer.write(
             orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
@@ -157,6 +236,74 @@ def insight_command(
         Console().print(render_table(doc, by, ids))
 
 
+def rebuild_command(
+    db: str | None = typer.Option(
+        None, "--db", help="Database URL (default: $KEFU_DB or sqlite:///./var/kefu.db)."
+    ),
+    store: str | None = typer.Option(
+        None, "--store", "-s", help="Only these stores (comma-separated). Default: every store."
+    ),
+    day_from: str | None = typer.Option(
+        None, "--from", help="Only the rows of days from this one (YYYY-MM-DD, store-local)."
+    ),
+    day_to: str | None = typer.Option(
+        None, "--to", help="Only the rows of days up to this one (YYYY-MM-DD, store-local)."
+    ),
+    config: Path | None = typer.Option(
+        None, "--config", "-c", help="The server's store settings (TOML): the replay's rules."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Derive the daily roll-ups again from the event log (all days, or --from/--to only)."""
+    from kefu.insight.metrics import day_number
+
+    first, last = _day(day_from), _day(day_to)
+    if first and last and first > last:
+        err.print("[red]--from is after --to[/red]")
+        raise typer.Exit(2)
+    cfg = settings_or_exit(config)
+    rollups = _rollups(db, cfg, adopt=True)
+    days = (day_number(first) if first else None, day_number(last) if last else None)
+    total_events = total_rows = 0
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err, disable=quiet) as bar:  # fmt: skip
+        for s in _stores(rollups, store):
+            task = bar.add_task(f"rebuild {s}", total=None)
+
+            def progress(done: int, total: int, task: Any = task) -> None:
+                bar.update(task, completed=done, total=total)
+
+            res = rollups.rebuild(s, days, progress)
+            bar.update(task, completed=res.events, total=res.events)
+            total_events += res.events
+            total_rows += res.rows
+    err.print(f"rebuilt: {total_events} events → {total_rows} roll-up rows")
+
+
+REBUILD_HELP = (
+    "Derive the daily roll-ups again from the event log (all days, or --from/--to only).\n\n"
+    "Without a range a store's roll-ups are deleted and its log is followed from the start, "
+    "in pieces, so a running server keeps working. With a range the log is replayed up to "
+    "where the roll-ups are and only the rows of those days are replaced, in one transaction."
+)
+
+
+class _ReportByDefault(TyperGroup):
+    """`kefu insight ARGS` means `kefu insight report ARGS` unless ARGS name a command."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["report", *args]
+        return super().parse_args(ctx, args)
+
+
 def register(app: typer.Typer) -> None:
-    """Add `kefu insight`."""
-    app.command("insight")(insight_command)
+    """Add `kefu insight` (report, the default) and `kefu insight rebuild`."""
+    group = typer.Typer(
+        cls=_ReportByDefault,
+        help="Service insight: metrics of a log or of a database's roll-ups; rebuild them.",
+        no_args_is_help=True,
+    )
+    group.command("report")(insight_command)
+    group.command("rebuild", help=REBUILD_HELP)(rebuild_command)
+    app.add_typer(group, name="insight")

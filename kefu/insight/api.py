@@ -1,7 +1,10 @@
-"""Service-insight endpoints: a store's metrics by store, agent or day, JSON or CSV.
+"""Service-insight endpoints: a store's metrics by store, agent or day, JSON or CSV, and the
+monitor's numbers of today so far.
 
-Peers: when the deployment holds several stores, the store's tier peers' median and top 10 %
-per metric come along — computed over every store of the same tier, never naming one.
+Reports read the daily roll-ups (`kefu.insight.rollup`), caught up first, so their cost
+follows the range asked for, not the store's whole history. Peers: when the deployment holds
+several stores, the store's tier peers' median and top 10 % per metric come along — computed
+over every store of the same tier, never naming one.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from kefu.api.deps import FORBIDDEN, UNAUTHORIZED, staff
 from kefu.api.params import csv_download, day_range
 from kefu.insight.metrics import STORE_IDS, TOTAL_IDS
+from kefu.insight.rollup import Rollups
 
 router = APIRouter(
     prefix="/api/v1/stores/{store}/insight",
@@ -25,6 +29,17 @@ BY = ("store", "agent", "day")
 # Rates where less is better are benchmarked the other way round.
 LOWER_IS_BETTER = frozenset({"first_response_s", "avg_response_s", "queue_wait_s",
                              "queue_wait_p90_s", "transfer_failures"})  # fmt: skip
+
+
+def rollups_of(request: Request) -> Rollups:
+    """The app's roll-ups (`app.state.insight_rollups`), made on first use from the service."""
+    state = request.app.state
+    found: Rollups | None = getattr(state, "insight_rollups", None)
+    if found is None:
+        service = state.service
+        found = Rollups(service.db, service.config, getattr(service, "_capabilities", None))
+        state.insight_rollups = found
+    return found
 
 
 def peer_benchmark(totals_by_store: dict[str, dict[str, Any]], store: str) -> dict[str, Any]:
@@ -54,14 +69,13 @@ def insight(
 ) -> Any:
     """The store's metrics for the range, grouped by store (totals), agent or day."""
     from kefu.cli.insight_cmd import render_csv
-    from kefu.insight.from_db import facts_from_db
-    from kefu.insight.metrics import SCOPE_IDS, compute
+    from kefu.insight.metrics import SCOPE_IDS
     from kefu.insight.tiers import tier_of
 
     lo, hi = day_range(date_from, date_to)
     service = request.app.state.service
-    config = service.config
-    doc = compute(facts_from_db(service.db, store, config), config, day_from=lo, day_to=hi)
+    rollups = rollups_of(request)
+    doc = rollups.report([store], lo, hi)
     mine = {"stores": {store: doc["stores"].get(store) or
                        {"totals": dict.fromkeys(TOTAL_IDS), "days": {}, "agents": {}}}}  # fmt: skip
     ids = SCOPE_IDS["agent"] if by == "agent" else TOTAL_IDS
@@ -78,9 +92,19 @@ def insight(
         others = [x for x in sorted(service.engine.states) if x != store
                   and tier_of(service, x) == my_tier]  # fmt: skip
         totals = {store: s["totals"]}
-        for other in others:
-            d = compute(facts_from_db(service.db, other, config), config, day_from=lo, day_to=hi)
-            if other in d["stores"]:
-                totals[other] = d["stores"][other]["totals"]
+        if others:  # one query over every peer; §1 needs only the funnel and sales parts
+            d = rollups.report(others, lo, hi, parts=("funnel", "sales"))
+            totals.update({o: v["totals"] for o, v in d["stores"].items()})
         body["peers"] = {"tier": my_tier, **peer_benchmark(totals, store)}
     return body
+
+
+@router.get("/today", summary="Today so far and yesterday until the same time (monitor)")
+def today(request: Request, store: str) -> dict[str, Any]:
+    """Key numbers of the store's current day (its timezone) so far, and of yesterday up to
+    the same time of day: consultations, 3-minute reply rate, first response, inquiry
+    conversion, transfer rate, sales through chat. Caught up with the log on every call."""
+    from kefu.insight.realtime import today_numbers
+
+    service = request.app.state.service
+    return today_numbers(rollups_of(request), store, service.clock.now())

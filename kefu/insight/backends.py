@@ -59,8 +59,11 @@ def register(con: Any, tables: dict[str, pa.Table], prefix: str = "kefu") -> dic
     """Make each Arrow table an Ibis table on `con`; returns name → Ibis table."""
     out: dict[str, Any] = {}
     if con.name == "duckdb":
+        # A view over the Arrow table (DuckDB scans it in place): copying the facts into
+        # DuckDB tables first cost more than most queries.
         for name, table in tables.items():
-            out[name] = con.create_table(f"{prefix}_{name}", obj=table, overwrite=True)
+            con.con.register(f"{prefix}_{name}", table)
+            out[name] = con.table(f"{prefix}_{name}")
         return out
     folder = Path(tempfile.mkdtemp(prefix="kefu-insight-"))
     atexit.register(shutil.rmtree, folder, True)

@@ -65,10 +65,9 @@ class Derived:
         """Conversations with human, assigned_ms, day, buyer_initiated, proactive, last_agent."""
         c, m, a = self.f["conversations"], self.f["messages"], self.f["assignments"]
         settings = self.f["settings"]
-        ranked = a.mutate(
-            rn=ibis.row_number().over(group_by=a.cid, order_by=[a.ts_ms, a.seq]),
-            rl=ibis.row_number().over(group_by=a.cid, order_by=[a.ts_ms.desc(), a.seq.desc()]),
-        )
+        rn = ibis.row_number().over(group_by=a.cid, order_by=[a.ts_ms, a.seq])
+        ranked = a.mutate(rn=rn, n=a.cid.count().over(group_by=a.cid))
+        ranked = ranked.mutate(rl=ranked.n - 1 - ranked.rn)  # one sort, not two
         first_a = ranked.filter(ranked.rn == 0).select("cid", fa_ts="ts_ms", fa_reason="reason")
         last_a = ranked.filter(ranked.rl == 0).select("cid", last_agent="agent", la_ts="ts_ms")
         agent_first = (
@@ -93,15 +92,18 @@ class Derived:
         human = t.fa_ts.notnull() | t.first_agent_ts.notnull()
         real_assign = t.fa_ts.notnull() & (t.fa_reason != "agent_message")
         assigned = ibis.ifelse(real_assign, t.fa_ts, t.fallback_ts)
+        # only what the parts read (materializing costs by the column)
         return self._keep(
-            t.mutate(
+            t.select(
+                "cid", "store", "buyer", "opened_ms", "off_ms", "last_agent", "la_ts",
+                "variant", "button_shown", "validity_days", "proactive_excluded",
                 human=human,
                 assigned_ms=ibis.ifelse(human, assigned, ibis.null("int64")),
                 day=day_of(t.opened_ms + t.off_ms),
                 buyer_initiated=t.first_sender == "buyer",
                 proactive=t.first_sender == "agent",
             )
-        )
+        )  # fmt: skip
 
     @cached_property
     def holders(self) -> ir.Table:
@@ -137,19 +139,23 @@ class Derived:
         """metrics.md §0 rounds of human conversations, with response time and credited agent."""
         m = self.f["messages"]
         conv = self.conversations.filter(lambda t: t.human)
-        people = m.filter(m.sender.isin(["buyer", "agent"]))
+        people = m.filter(m.sender.isin(["buyer", "agent"])).select(
+            "cid", "seq", "sender", "agent", "ts_ms"
+        )  # what the window carries: the sort is the cost
         is_agent = (people.sender == "agent").cast("int64")
         w = ibis.cumulative_window(group_by=people.cid, order_by=[people.ts_ms, people.seq])
         people = people.mutate(k=is_agent.sum().over(w) - is_agent)
-        runs = (
-            people.filter(people.sender == "buyer")
-            .group_by(["cid", "k"])
-            .aggregate(first_buyer_ms=people.ts_ms.min())
+        # (cid, k): the k-th run of buyer messages and the one agent message that ends it
+        # (k counts the agent messages before a message), in one aggregation
+        is_buyer = people.sender == "buyer"
+        g = people.group_by(["cid", "k"]).aggregate(
+            first_buyer_ms=people.ts_ms.min(where=is_buyer),
+            end_ms=people.ts_ms.max(where=~is_buyer),
+            responder=people.agent.max(where=~is_buyer),
         )
-        ends = people.filter(people.sender == "agent").select(
-            "cid", "k", end_ms="ts_ms", responder="agent"
-        )
-        r = left_join(runs, ends, ["cid", "k"])
+        r = g.filter(g.first_buyer_ms.notnull())
+        first_k = r.group_by("cid").aggregate(first_k=r.k.min())
+        r = r.join(first_k, "cid")
         r = r.join(
             conv.select(
                 "cid", "store", "buyer", "assigned_ms", "off_ms", "last_agent", "buyer_initiated",
@@ -170,7 +176,7 @@ class Derived:
                 agent=r.responder.fill_null(r.last_agent),
                 day=day_of(local),
                 in_window=(tod >= WINDOW_START_MS) & (tod < WINDOW_END_MS),
-                idx=ibis.row_number().over(group_by=r.cid, order_by=r.k),
+                first=r.k == r.first_k,  # the conversation's first round
             )
         )
 

@@ -209,6 +209,24 @@ class FactsBuilder:
         if row[8] is None and sender in ("buyer", "agent"):
             row[8] = sender
 
+    def _closed(self, cid: int, store: str, buyer: str, ts: int, reason: str) -> None:
+        """The conversation closed (the first close counts)."""
+        row = self._conv[cid]
+        if row[6] is None:
+            row[6], row[7] = ts, reason
+
+    def _button(
+        self, cid: int, store: str, buyer: str, ts: int, shown: bool, variant: str | None
+    ) -> None:
+        """The engine decided on the 转人工 button (the first decision counts)."""
+        row = self._conv[cid]
+        if row[9] is None:
+            row[9], row[10] = shown, variant
+
+    def _known_cid(self, store: str, conversation: str) -> int | None:
+        """The cid of a conversation already seen, else None."""
+        return self._cid.get((store, conversation))
+
     # -- feeding ----------------------------------------------------------------------------
     def add_event(self, event: ev.Event, conversation_id: str | None) -> None:
         """Record one input event; `conversation_id` is the engine's conversation for it."""
@@ -259,7 +277,7 @@ class FactsBuilder:
             rows["cancels"].append((store, event.order, ts, self._local(store, ts)))
         elif isinstance(event, ev.Rating):
             cid_or_none = (
-                self._cid.get((store, conversation_id)) if conversation_id is not None else None
+                self._known_cid(store, conversation_id) if conversation_id is not None else None
             )
             rows["ratings"].append(
                 (cid_or_none, store, event.buyer, event.agent, event.score, ts,
@@ -275,9 +293,7 @@ class FactsBuilder:
                 self._conversation(store, a.conversation, a.buyer, ts)
             elif isinstance(a, act.ConversationClosed):
                 cid = self._conversation(store, a.conversation, a.buyer, ts)
-                row = self._conv[cid]
-                if row[6] is None:
-                    row[6], row[7] = ts, a.reason
+                self._closed(cid, store, a.buyer, ts, a.reason)
             elif isinstance(a, act.Assign):
                 cid = self._conversation(store, a.conversation, a.buyer, ts)
                 rows["assignments"].append(
@@ -291,9 +307,7 @@ class FactsBuilder:
                 )
             elif isinstance(a, act.HandoffButton):
                 cid = self._conversation(store, a.conversation, a.buyer, ts)
-                row = self._conv[cid]
-                if row[9] is None:
-                    row[9], row[10] = a.shown, a.variant
+                self._button(cid, store, a.buyer, ts, a.shown, a.variant)
             elif isinstance(a, act.TransferResult):
                 if a.outcome in _TRANSFER_KINDS:
                     cid = self._conversation(store, a.conversation, a.buyer, ts)

@@ -1,8 +1,10 @@
 """Fact tables of a store from the live database: its event log replayed through the engine.
 
 The engine is deterministic, so replaying the logged events gives the same conversations,
-assignments and urges the live service decided. Roll-up tables for long histories are the
-next step (issue 6); this keeps reports exact meanwhile.
+assignments and urges the live service decided. The insight endpoints read the daily
+roll-ups instead (`kefu.insight.rollup`: only the new events are replayed, only the range's
+buyers read); this whole-log replay remains for callers that want a log's end-of-replay view
+(every pending timer fired).
 """
 
 from __future__ import annotations

@@ -67,3 +67,43 @@ def test_guide_leaderboards_endpoint_for_a_day(db_engine) -> None:
         r = c.get("/api/v1/stores/s1/guide/leaderboards", params={"day": "yesterday"})
         assert r.status_code == 422 and "`day`" in r.json()["detail"]
         assert c.get("/api/v1/stores/s1/guide/leaderboards").status_code == 200
+
+
+def _chat(store: str, buyer: str, agent: str, asked: str, answered: str) -> list[bytes]:
+    rows = [
+        {"id": f"{buyer}-q", "ts": asked, "type": "message", "store": store, "buyer": buyer,
+         "sender": "buyer", "text": "在吗"},
+        {"id": f"{buyer}-a", "ts": answered, "type": "message", "store": store, "buyer": buyer,
+         "sender": "agent", "agent": agent, "text": "在的"},
+    ]  # fmt: skip
+    return [json.dumps(r, ensure_ascii=False).encode() for r in rows]
+
+
+def test_today_so_far_against_yesterday_until_the_same_time(db_engine) -> None:
+    svc = EngineService(db_engine, parse_config({"bot": {"enabled": False}}), clock=VirtualClock())
+    # yesterday: u1 answered in 60 s at 09:00, u2 in 300 s at 15:00 (after the cut)
+    svc.ingest(_chat("s1", "u1", "a1", "2026-03-01T09:00:00+08:00", "2026-03-01T09:01:00+08:00")
+               + _chat("s1", "u2", "a1", "2026-03-01T15:00:00+08:00",
+                       "2026-03-01T15:05:00+08:00"))  # fmt: skip
+    # today until 12:00: u3 answered in 120 s
+    svc.ingest(_chat("s1", "u3", "a1", "2026-03-02T09:00:00+08:00", "2026-03-02T09:02:00+08:00"))
+    svc.clock.advance(1772424000000)  # 2026-03-02 12:00 +08:00
+    with TestClient(create_app(svc, tick_seconds=3600)) as c:
+        c.headers.update(staff_headers(db_engine, "s1"))
+        body = c.get("/api/v1/stores/s1/insight/today").json()
+        assert (body["now"], body["day"]) == ("2026-03-02T12:00:00+08:00", "2026-03-02")
+        assert body["yesterday"]["until"] == "2026-03-01T12:00:00+08:00"
+        today, yday = body["today"], body["yesterday"]["values"]
+        assert (today["consulted_buyers"], today["first_response_s"], today["reply_3min_rate"]) \
+            == (1, 120.0, 1.0)  # fmt: skip
+        assert (yday["consulted_buyers"], yday["first_response_s"], yday["reply_3min_rate"]) \
+            == (1, 60.0, 1.0)  # u2 (15:00) is not in yesterday's first 12 hours  # fmt: skip
+        # a new chat arrives: the next call has it (the roll-ups catch up on every call)
+        svc.ingest(_chat("s1", "u4", "a2", "2026-03-02T12:10:00+08:00",
+                         "2026-03-02T12:14:00+08:00"))  # fmt: skip
+        again = c.get("/api/v1/stores/s1/insight/today").json()
+        assert again["today"]["consulted_buyers"] == 2
+        assert again["today"]["reply_3min_rate"] == 0.5  # u4 waited 240 s
+        assert again["yesterday"]["values"]["consulted_buyers"] == 1  # cut at 12:14 now
+        assert again["seq"] > body["seq"]
+        assert c.get("/api/v1/stores/s2/insight/today").status_code == 404

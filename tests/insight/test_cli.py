@@ -84,3 +84,64 @@ def test_bad_options_exit_2(tmp_path: Path) -> None:
     for args in (["--by", "week"], ["--from", "03/02/2026"], ["-m", "nope"]):
         res = CliRunner().invoke(_app(), ["insight", str(events), *args])
         assert res.exit_code == 2, args
+
+
+def _database(db_url: str, cfg_path: Path) -> list:
+    """A kefu database whose log holds two stores' events (ingested by the live service)."""
+    from kefu.engine.clock import VirtualClock
+    from kefu.engine.service import EngineService
+    from kefu.engine.settings import load_config
+    from kefu.storage.db import make_engine
+
+    events = sorted(data.resp() + data.funnel("funnel_pay"), key=lambda e: e.at)
+    engine = make_engine(db_url)
+    svc = EngineService(engine, load_config(cfg_path), clock=VirtualClock())
+    svc.ingest([msgspec.json.encode(e) for e in events])
+    engine.dispose()
+    return events
+
+
+def test_db_report_rebuild_and_range_rebuild(db_url: str, tmp_path: Path) -> None:
+    from kefu.engine.settings import load_config
+    from kefu.insight.metrics import compute
+    from kefu.insight.rollup import replay_rows
+
+    _, cfg = _log(tmp_path)
+    events = _database(db_url, cfg)
+    expected = compute(replay_rows(events, load_config(cfg)), load_config(cfg))
+    base = ["insight", "--db", db_url, "--config", str(cfg), "--format", "json", "-q"]
+    first = CliRunner().invoke(_app(), base)
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.stdout) == expected
+    assert expected["stores"]["funnel_pay"]["agents"]["a2"]["paid_amount"] == 300.0
+
+    res = CliRunner().invoke(_app(), ["insight", "rebuild", "--db", db_url, "-c", str(cfg)])
+    assert res.exit_code == 0, res.output
+    assert "rebuilt: " in res.stderr
+    again = CliRunner().invoke(_app(), [*base, "--no-refresh"])
+    assert json.loads(again.stdout) == expected
+    res = CliRunner().invoke(_app(), ["insight", "rebuild", "--db", db_url, "-c", str(cfg),
+                                      "--store", "resp", "--from", data.DAYS[2], "-q"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert json.loads(CliRunner().invoke(_app(), base).stdout) == expected
+
+    one = CliRunner().invoke(_app(), [*base, "--store", "resp", "--from", data.DAYS[2],
+                                      "--to", data.DAYS[2]])  # fmt: skip
+    doc = json.loads(one.stdout)
+    assert list(doc["stores"]) == ["resp"]
+    assert doc["stores"]["resp"]["agents"]["a1"]["avg_response_s"] == 180.0  # D2: 60, 300
+
+
+def test_db_report_refuses_other_settings(db_url: str, tmp_path: Path) -> None:
+    events, cfg = _log(tmp_path)
+    _database(db_url, cfg)
+    ok = CliRunner().invoke(_app(), ["insight", "--db", db_url, "-c", str(cfg), "-q"])
+    assert ok.exit_code == 0, ok.output
+    res = CliRunner().invoke(_app(), ["insight", "--db", db_url, "-q"])  # bot on: other rules
+    assert res.exit_code == 2 and "other settings" in res.stderr
+    stale = CliRunner().invoke(_app(), ["insight", "--db", db_url, "--no-refresh", "-q"])
+    assert stale.exit_code == 0, stale.output
+    both = CliRunner().invoke(_app(), ["insight", str(events), "--db", db_url])
+    assert both.exit_code == 2
+    unknown = CliRunner().invoke(_app(), ["insight", "--db", db_url, "-c", str(cfg), "-s", "x"])
+    assert unknown.exit_code == 2
