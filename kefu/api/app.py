@@ -15,6 +15,8 @@ from kefu.api import events as events_api
 from kefu.api import health as health_api
 from kefu.api import home as home_api
 from kefu.api import settings as settings_api
+from kefu.engine.actions import Action
+from kefu.engine.events import Event
 from kefu.engine.service import EngineService
 from kefu.faq import api as faq_api
 from kefu.guide import api as guide_api
@@ -24,6 +26,7 @@ from kefu.traffic import api as traffic_api
 from kefu.urge import api as urge_api
 
 log = logging.getLogger(__name__)
+ROLLUP_EVERY_S = 5.0
 
 
 def create_app(
@@ -44,10 +47,18 @@ def create_app(
     from kefu.conversations import api as conversations_api
     from kefu.conversations import report_api as handoff_report_api
     from kefu.conversations.service import Fanout
+    from kefu.insight.rollup import Rollups
     from kefu.realtime.hub import Hub, RedisBridge
 
     hub = Hub()
-    service.on_commit = Fanout(service, hub)
+    fanout = Fanout(service, hub)
+    rollups = Rollups(service.db, service.config, service.capabilities)
+
+    def on_commit(actions: list[Action], events: list[Event]) -> None:
+        fanout(actions, events)
+        rollups.on_commit(actions, events)
+
+    service.on_commit = on_commit
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -61,6 +72,10 @@ def create_app(
             while not stop.is_set():
                 await asyncio.to_thread(service.refresh)  # other processes' events (PostgreSQL)
                 await asyncio.to_thread(service.tick)
+                try:  # today's insight numbers follow the log within ROLLUP_EVERY_S
+                    await asyncio.to_thread(rollups.refresh_dirty, ROLLUP_EVERY_S)
+                except Exception:  # a failed refresh is retried with the next events
+                    log.exception("insight roll-up refresh failed")
                 with suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), tick_seconds)
 
@@ -100,6 +115,7 @@ def create_app(
 
     ratelimit.install(app, rate_limit, redis_url)  # None: $KEFU_RATE_LIMIT, else 50/s,200
     app.state.hub = hub
+    app.state.insight_rollups = rollups
     app.include_router(home_api.router)
     app.include_router(health_api.router)
     app.include_router(events_api.router)

@@ -92,6 +92,11 @@ class EngineService:
         self.on_commit: Callable[[list[Action], list[Event]], None] | None = None
         self.start()
 
+    @property
+    def capabilities(self) -> Sequence[Capability] | None:
+        """The capabilities the engine was made with (followers replaying the log need them)."""
+        return self._capabilities
+
     # -- start-up ---------------------------------------------------------------------------
     def start(self) -> None:
         """Restore every store from its snapshot, then apply the events logged after it."""

@@ -37,7 +37,7 @@ def rollups_of(request: Request) -> Rollups:
     found: Rollups | None = getattr(state, "insight_rollups", None)
     if found is None:
         service = state.service
-        found = Rollups(service.db, service.config, getattr(service, "_capabilities", None))
+        found = Rollups(service.db, service.config, service.capabilities)
         state.insight_rollups = found
     return found
 

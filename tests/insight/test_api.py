@@ -107,3 +107,22 @@ def test_today_so_far_against_yesterday_until_the_same_time(db_engine) -> None:
         assert again["yesterday"]["values"]["consulted_buyers"] == 1  # cut at 12:14 now
         assert again["seq"] > body["seq"]
         assert c.get("/api/v1/stores/s2/insight/today").status_code == 404
+
+
+def test_the_server_refreshes_roll_ups_as_events_arrive(db_engine, monkeypatch) -> None:
+    """Without any insight request, the ticker takes new events into the roll-ups."""
+    import time
+
+    import kefu.api.app as app_module
+
+    monkeypatch.setattr(app_module, "ROLLUP_EVERY_S", 0.0)
+    svc = EngineService(db_engine, parse_config({"bot": {"enabled": False}}), clock=VirtualClock())
+    with TestClient(create_app(svc, tick_seconds=0.05)) as c:
+        rollups = c.app.state.insight_rollups  # type: ignore[attr-defined]
+        svc.ingest(_chat("s1", "u1", "a1", "2026-03-01T09:00:00+08:00",
+                         "2026-03-01T09:01:00+08:00"))  # fmt: skip
+        deadline = time.monotonic() + 10
+        while rollups.pending("s1") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert rollups.pending("s1") == 0
+        assert "s1" not in rollups._dirty
