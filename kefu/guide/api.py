@@ -25,16 +25,14 @@ def leaderboards(
     day: str | None = Query(None, description="YYYY-MM-DD; yesterday in the store's timezone."),
 ) -> Any:
     """成交TOP榜 (top 5 by guide GMV), 积极使用榜 (adoption > 30 %), 不积极使用榜 (the rest)."""
-    from kefu.insight.from_db import facts_from_db
+    from kefu.insight.api import rollups_of
     from kefu.insight.leaderboards import guide_boards
-    from kefu.insight.metrics import compute
 
     service = request.app.state.service
     the_day = parse_day(day, "day")
     if the_day is None:
         tz = service.engine.settings(store).tz
         the_day = datetime.now(tz).date() - timedelta(days=1)
-    cfg = service.config
-    doc = compute(facts_from_db(service.db, store, cfg), cfg, day_from=the_day, day_to=the_day)
+    doc = rollups_of(request).report([store], the_day, the_day, parts=["guide"])
     agents = doc["stores"].get(store, {}).get("agents", {})
     return {"store": store, "day": the_day.isoformat(), **guide_boards(agents)}

@@ -33,13 +33,10 @@ def stats(
     fmt: str = Query("json", alias="format", pattern="^(json|csv)$"),
 ) -> Any:
     """Urged buyers, their orders and payments (counted on the order/payment day), conversion."""
-    from kefu.insight.from_db import facts_from_db
-    from kefu.insight.metrics import compute
+    from kefu.insight.api import rollups_of
 
     lo, hi = day_range(date_from, date_to)
-    service = request.app.state.service
-    config = service.config
-    doc = compute(facts_from_db(service.db, store, config), config, day_from=lo, day_to=hi)
+    doc = rollups_of(request).report([store], lo, hi, parts=["urge"])
     s = doc["stores"].get(store)
     if s is None:
         totals: dict[str, Any] = dict.fromkeys(URGE_IDS)

@@ -70,6 +70,16 @@ def test_panel_view_and_send_all_with_f6(live: Live) -> None:
     cfg = live.service.config
     a = compute(facts_from_db(live.service.db, S, cfg), cfg)["stores"][S]["agents"]["a1"]
     assert (a["guide_seen_buyers"], a["guide_adopted_buyers"]) == (1, 1)
+    # …and so do the day's leaderboards (read from the insight roll-ups): a1 adopted all.
+    sup = live.staff(S, "boss", "supervisor")
+    day = "2027-01-15"  # T0 is 16:00 in Shanghai
+    boards = c.get(f"/api/v1/stores/{S}/guide/leaderboards", headers=sup,
+                   params={"day": day}).json()  # fmt: skip
+    assert boards["active"] == [{"agent": "a1", "guide_adoption_rate": 1.0}]
+    assert boards["inactive"] == [] and boards["top_gmv"] == []  # nothing bought yet
+    before = c.get(f"/api/v1/stores/{S}/guide/leaderboards", headers=sup,
+                   params={"day": "2027-01-14"}).json()  # fmt: skip
+    assert before["active"] == [] and before["inactive"] == []
 
 
 def test_send_one_item_custom_text_and_refusals(live: Live) -> None:
