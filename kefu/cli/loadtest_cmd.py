@@ -42,12 +42,15 @@ def loadtest_command(
     seed: int = typer.Option(1, "--seed", help="Random seed of the traffic."),
     json_out: Path | None = typer.Option(None, "--json", help="Also write the figures here."),
 ) -> None:
-    """Drive buyers' messages, clicks and 转人工 presses and agents' replies and closes
-    through the REST API and WebSockets of a fresh store, optionally SIGKILLing servers;
-    then check the database: every accepted event stored exactly once, conversations
-    complete and in order, nothing twice in the outbox, queues drained. Prints throughput,
-    p50/p99 latencies and errors; exits 1 when a check fails. Loopback targets only; the
-    run is bounded in time and rate and stops by itself."""
+    """Load-test kefu on this machine: simulated buyers and agents, then integrity checks.
+
+    Buyers' messages, clicks and 转人工 presses and agents' replies and closes go through the
+    REST API and WebSockets of a fresh store (optionally SIGKILLing servers); then the
+    database is checked: every accepted event stored exactly once, conversations complete and
+    in order, nothing twice in the outbox, queues drained. Prints throughput, p50/p99
+    latencies and errors; exits 1 when a check fails. Loopback targets only; bounded in time
+    and rate.
+    """
     from kefu.loadtest.report import render
     from kefu.loadtest.runner import Options, Refused, execute
     from kefu.loadtest.servers import NotLoopback
