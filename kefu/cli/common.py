@@ -27,3 +27,14 @@ def input_or_exit(path: Path) -> Path:
         err.print(f"[red]no such file:[/red] {path}")
         raise typer.Exit(2)
     return path
+
+
+def command_group(app: typer.Typer, name: str, help_text: str) -> typer.Typer:
+    """The app's sub-command group `name`, created if nobody registered it yet: modules
+    sharing a group (`eval`, `train`) join it instead of shadowing each other."""
+    for info in app.registered_groups:
+        if info.name == name and info.typer_instance is not None:
+            return info.typer_instance
+    sub = typer.Typer(help=help_text, no_args_is_help=True)
+    app.add_typer(sub, name=name)
+    return sub

@@ -10,21 +10,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from kefu.cli.common import input_or_exit
+from kefu.cli.common import command_group, input_or_exit
 from kefu.testing import shared_data_root
 
 out = Console()
 err = Console(stderr=True)
-
-
-def _group(app: typer.Typer, name: str, help_text: str) -> typer.Typer:
-    """The app's sub-command group `name`, created if nobody registered it yet."""
-    for info in app.registered_groups:
-        if info.name == name and info.typer_instance is not None:
-            return info.typer_instance
-    sub = typer.Typer(help=help_text, no_args_is_help=True)
-    app.add_typer(sub, name=name)
-    return sub
 
 
 def faq_learn(
@@ -157,8 +147,10 @@ def _print(doc: dict[str, Any]) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add `faq learn`, `faq ask` and `eval faq`."""
-    faq = _group(app, "faq", "The FAQ bot: learn entries from conversations, ask it questions.")
+    faq = command_group(
+        app, "faq", "The FAQ bot: learn entries from conversations, ask it questions."
+    )
     faq.command("learn")(faq_learn)
     faq.command("ask")(faq_ask)
-    ev = _group(app, "eval", "Offline evaluation of kefu's models.")
+    ev = command_group(app, "eval", "Offline evaluation of kefu's models.")
     ev.command("faq")(eval_faq)

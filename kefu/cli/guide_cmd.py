@@ -14,18 +14,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from kefu.cli.common import command_group
+
 out = Console()
 err = Console(stderr=True)
-
-
-def _group(app: typer.Typer, name: str, help_text: str) -> typer.Typer:
-    """The app's sub-command group `name`, created if nobody registered it yet."""
-    for info in app.registered_groups:
-        if info.name == name and info.typer_instance is not None:
-            return info.typer_instance
-    sub = typer.Typer(help=help_text, no_args_is_help=True)
-    app.add_typer(sub, name=name)
-    return sub
 
 
 def _dump(doc: dict[str, Any]) -> None:
@@ -119,8 +111,8 @@ def eval_intent(
 
 def register(app: typer.Typer) -> None:
     """Add the guide's commands to the `eval` and `train` groups."""
-    ev = _group(app, "eval", "Offline evaluation of kefu's models.")
-    tr = _group(app, "train", "Train kefu's models.")
+    ev = command_group(app, "eval", "Offline evaluation of kefu's models.")
+    tr = command_group(app, "train", "Train kefu's models.")
     ev.command("recommend")(eval_recommend)
     ev.command("intent")(eval_intent)
     tr.command("intent")(train_intent)

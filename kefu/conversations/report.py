@@ -190,7 +190,7 @@ def facts_from_log(
 
 def facts_from_db(db: Any, store: str, config: Config) -> dict[str, pa.Table]:
     """The report's fact tables of `store`, replaying its event log from the live database."""
-    from kefu.insight.from_db import logged_events
+    from kefu.storage.repo import logged_events
 
     events = sorted(logged_events(db, store), key=lambda e: e.at)
     return facts_from_events(events, config)

@@ -9,7 +9,6 @@ on, and a replay of the log does the same. A run is claimed with a compare-and-s
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import msgspec
@@ -21,7 +20,7 @@ from kefu.faq.assist import HISTORY_PREFIX, Assistant
 from kefu.faq.index import FaqIndex, FaqItem
 from kefu.faq.learn import Proposal, group_conversations, learn, merge
 from kefu.faq.models import FaqLearnRun, FaqProposal
-from kefu.storage import models
+from kefu.storage import repo
 
 _ENC = msgspec.json.Encoder()
 _DEC = msgspec.json.Decoder(Proposal)
@@ -72,34 +71,10 @@ def stamp(s: Session, store: str) -> tuple[int, int]:
     return int(row[0]), int(row[1] or 0)
 
 
-def _learned_events(s: Session, store: str) -> Iterator[Any]:
-    """The store's messages, ratings and orders, in log order (read in pages)."""
-    from kefu.engine.readers import decode_line
-
-    e = models.Event
-    seq = 0
-    while True:
-        q = (
-            select(e.seq, e.payload)
-            .where(e.store == store, e.seq > seq, e.type.in_(LEARNED_EVENTS))
-            .order_by(e.seq)
-            .limit(10_000)
-        )
-        rows = list(s.execute(q))
-        if not rows:
-            return
-        seq = rows[-1][0]
-        for _, payload in rows:
-            try:
-                yield decode_line(payload.encode())
-            except msgspec.ValidationError:
-                continue
-
-
 def learn_store(service: Any, store: str, now: int, min_support: int = 2) -> dict[str, int]:
     """Mine the store's log and merge into its proposals; decisions already taken stay."""
     with service.sessions() as s:
-        chats = group_conversations(_learned_events(s, store))
+        chats = group_conversations(repo.logged_events(s, store, LEARNED_EVENTS, page=10_000))
         fresh = learn(chats, min_support=min_support)
         before = {p.id: p for p in proposals(s, store)}
     merged = merge(before.values(), fresh)

@@ -23,11 +23,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from kefu.engine import actions as act
 from kefu.engine import events as ev
 from kefu.engine.settings import Config
+from kefu.storage.parquet import read_tables, write_tables
 
 _I64 = pa.int64()
 _STR = pa.string()
@@ -361,17 +361,9 @@ def empty_tables() -> dict[str, pa.Table]:
 
 def write_parquet(tables: dict[str, pa.Table], folder: str | Path) -> None:
     """Write each fact table to `folder/<name>.parquet`."""
-    out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
-    for name in TABLES:
-        pq.write_table(tables[name], out / f"{name}.parquet")
+    write_tables(tables, folder, TABLES)
 
 
 def read_parquet(folder: str | Path) -> dict[str, pa.Table]:
     """Read the fact tables written by `write_parquet` (a missing table is empty)."""
-    src = Path(folder)
-    out: dict[str, pa.Table] = {}
-    for name, schema in SCHEMAS.items():
-        path = src / f"{name}.parquet"
-        out[name] = pq.read_table(path, schema=schema) if path.exists() else schema.empty_table()
-    return out
+    return read_tables(folder, SCHEMAS)

@@ -9,39 +9,14 @@ buyers read); this whole-log replay remains for callers that want a log's end-of
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pyarrow as pa
 from sqlalchemy import Engine as SAEngine
-from sqlalchemy import select
 
 from kefu.engine.core import Engine
-from kefu.engine.events import Event
-from kefu.engine.readers import decode_line
 from kefu.engine.replay import run
 from kefu.engine.settings import Config
 from kefu.insight.facts import FactsBuilder
-from kefu.storage.models import Event as EventRow
-
-PAGE = 20_000
-
-
-def logged_events(db: SAEngine, store: str) -> Iterator[Event]:
-    """The store's accepted events in log order."""
-    after = 0
-    with db.connect() as conn:
-        while True:
-            rows = conn.execute(
-                select(EventRow.seq, EventRow.payload)
-                .where(EventRow.store == store, EventRow.seq > after)
-                .order_by(EventRow.seq)
-                .limit(PAGE)
-            ).all()
-            if not rows:
-                return
-            for seq, payload in rows:
-                after = seq
-                yield decode_line(payload.encode("utf-8"))
+from kefu.storage.repo import logged_events
 
 
 def facts_from_db(db: SAEngine, store: str, config: Config) -> dict[str, pa.Table]:

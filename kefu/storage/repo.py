@@ -8,7 +8,7 @@ racing on the same row cannot both win.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import msgspec
@@ -188,6 +188,49 @@ def _event_values(r: EventRow, received: int) -> dict[str, Any]:
         "payload": r.payload,
         "received_ms": received,
     }
+
+
+def logged_events(
+    db: Any,
+    store: str,
+    types: Iterable[str] | None = None,
+    other_stores: bool = False,
+    page: int = 20_000,
+) -> Iterator[Any]:
+    """Decoded accepted events of `store` (or, with `other_stores`, of every other store),
+    only `types` if given, in log order, read in pages. `db` is an Engine, a Connection or
+    a Session. A stored payload that no longer decodes is skipped, as the service's restore
+    skips it."""
+    from sqlalchemy import Engine
+
+    from kefu.engine.readers import decode_line
+
+    e = models.Event
+    where = [e.store != store if other_stores else e.store == store]
+    if types is not None:
+        where.append(e.type.in_(list(types)))
+    after = 0
+
+    def pages(conn: Any) -> Iterator[Any]:
+        nonlocal after
+        while True:
+            rows = conn.execute(
+                select(e.seq, e.payload).where(*where, e.seq > after).order_by(e.seq).limit(page)
+            ).all()
+            if not rows:
+                return
+            after = rows[-1][0]
+            for _seq, payload in rows:
+                try:
+                    yield decode_line(payload.encode("utf-8"))
+                except (msgspec.DecodeError, msgspec.ValidationError, ValueError):
+                    continue
+
+    if isinstance(db, Engine):
+        with db.connect() as conn:
+            yield from pages(conn)
+    else:
+        yield from pages(db)
 
 
 def events_after(session: Session, store: str, seq: int, limit: int) -> list[tuple[int, str]]:

@@ -18,20 +18,19 @@ Readings fixed here (docs/traffic.md):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 from sqlalchemy import Engine as SAEngine
-from sqlalchemy import select
 
 from kefu.engine import events as ev
-from kefu.engine.readers import ReadStats, decode_line, read_events
+from kefu.engine.readers import ReadStats, read_events
 from kefu.engine.settings import Config
+from kefu.storage.parquet import read_tables, write_tables
 
 _I64 = pa.int64()
 _STR = pa.string()
@@ -230,38 +229,13 @@ def facts_from_log(
     return TrafficFacts(config).add_all(read_events(source, stats)).tables()
 
 
-PAGE = 20_000
-
-
-def logged_events(
-    db: SAEngine, store: str, types: Iterable[str], other_stores: bool = False
-) -> Iterator[ev.Event]:
-    """Accepted events of `store` (or, with `other_stores`, of every other store) of `types`."""
-    from kefu.storage.models import Event as EventRow
-
-    kinds = list(types)
-    after = 0
-    same = EventRow.store != store if other_stores else EventRow.store == store
-    with db.connect() as conn:
-        while True:
-            rows = conn.execute(
-                select(EventRow.seq, EventRow.payload)
-                .where(same, EventRow.type.in_(kinds), EventRow.seq > after)
-                .order_by(EventRow.seq)
-                .limit(PAGE)
-            ).all()
-            if not rows:
-                return
-            for seq, payload in rows:
-                after = seq
-                yield decode_line(payload.encode("utf-8"))
-
-
 def facts_from_db(
     db: SAEngine, store: str, config: Config, others: bool = True
 ) -> dict[str, pa.Table]:
     """Card-traffic facts of `store` from the live event log; with `others`, the other
     stores' orders, payments and catalogue too (where churned buyers went)."""
+    from kefu.storage.repo import logged_events
+
     facts = TrafficFacts(config)
     facts.add_all(logged_events(db, store, TYPES))
     if others:
@@ -271,17 +245,9 @@ def facts_from_db(
 
 def write_parquet(tables: dict[str, pa.Table], folder: str | Path) -> None:
     """Write each fact table to `folder/<name>.parquet`."""
-    out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
-    for name in TABLES:
-        pq.write_table(tables[name], out / f"{name}.parquet")
+    write_tables(tables, folder, TABLES)
 
 
 def read_parquet(folder: str | Path) -> dict[str, pa.Table]:
     """Read the fact tables written by `write_parquet` (a missing table is empty)."""
-    src = Path(folder)
-    out: dict[str, pa.Table] = {}
-    for name, schema in SCHEMAS.items():
-        path = src / f"{name}.parquet"
-        out[name] = pq.read_table(path, schema=schema) if path.exists() else schema.empty_table()
-    return out
+    return read_tables(folder, SCHEMAS)
