@@ -1,12 +1,14 @@
 """Product-card traffic (§7) and market keyword (§8) endpoints of one store, JSON or CSV.
 
-Supervisors only, like every report. Facts are rebuilt from the store's event log on each
-request (exact; roll-ups are for later). Churn destinations read the other stores' orders
+Supervisors only, like every report. Facts are rebuilt from the event log when it grew since
+the last request (exact; kept per process; no roll-ups yet). Churn destinations read the other stores' orders
 but only ever answer with thresholded category aggregates (kefu.traffic.reports).
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
@@ -33,15 +35,44 @@ KEYWORD_COLUMNS = (
     "rank_competition",
     "rank_click_share",
 )
+_facts_lock = threading.Lock()
 _FMT = Query("json", alias="format", pattern="^(json|csv)$")
 
 
+_FACTS_KEPT = 8  # (store, others) fact sets kept per process
+
+
 def _session(request: Request, store: str, others: bool = False) -> Any:
+    """A report session over the store's card-traffic facts. The facts are rebuilt from the
+    log only when it grew since the last request (a page asks several reports at once)."""
+    from sqlalchemy import func, select
+
+    from kefu.storage.models import Event as EventRow
     from kefu.traffic.facts import facts_from_db
     from kefu.traffic.metrics import Session
 
-    service = request.app.state.service
-    return Session(facts_from_db(service.db, store, service.config, others=others))
+    state = request.app.state
+    service = state.service
+    with service.db.connect() as conn:
+        head = conn.scalar(select(func.max(EventRow.seq))) or 0
+    cache: OrderedDict[tuple[str, bool], tuple[int, Any]] | None = getattr(
+        state, "traffic_facts", None
+    )
+    if cache is None:
+        cache = state.traffic_facts = OrderedDict()
+    key = (store, others)
+    with _facts_lock:
+        hit = cache.get(key)
+    if hit is not None and hit[0] == head:
+        facts = hit[1]
+    else:
+        facts = facts_from_db(service.db, store, service.config, others=others)
+        with _facts_lock:
+            cache[key] = (head, facts)
+            cache.move_to_end(key)
+            while len(cache) > _FACTS_KEPT:
+                cache.popitem(last=False)
+    return Session(facts)
 
 
 @router.get("/traffic", summary="Product-card traffic (metrics.md §7)")

@@ -63,6 +63,12 @@ def test_traffic_reports_of_a_store(db_engine) -> None:
         today = c.get(f"{base}/today").json()  # the service clock: the last event, D2 12:01
         assert (today["day"], today["until"]) == (data.D2, "12:01")
         assert today["totals"]["today"]["card_clicks"] == 3
+        # The facts are kept between requests but follow the log: a new click counts at once.
+        svc = c.app.state.service  # type: ignore[attr-defined]
+        before = c.get(base).json()["rows"][0]["card_click_users"]
+        new = data.view("u99", "p1", "search", data.at(data.D2, 12, 30))
+        assert not svc.ingest([msgspec.json.encode(new)]).rejected
+        assert c.get(base).json()["rows"][0]["card_click_users"] == before + 1
 
 
 def test_traffic_is_for_supervisors_of_the_store(db_engine) -> None:
