@@ -1,8 +1,9 @@
 """Product-card traffic (§7) and market keyword (§8) endpoints of one store, JSON or CSV.
 
 Supervisors only, like every report. Facts are rebuilt from the event log when it grew since
-the last request (exact; kept per process; no roll-ups yet). Churn destinations read the other stores' orders
-but only ever answer with thresholded category aggregates (kefu.traffic.reports).
+the last request (exact; kept per process; no roll-ups yet). Churn destinations read the
+other stores' orders but only ever answer with thresholded category aggregates
+(kefu.traffic.reports).
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ def _session(request: Request, store: str, others: bool = False) -> Any:
     state = request.app.state
     service = state.service
     with service.db.connect() as conn:
-        head = conn.scalar(select(func.max(EventRow.seq))) or 0
+        last = select(func.max(EventRow.seq))  # with `others`, every store's log counts
+        head = conn.scalar(last if others else last.where(EventRow.store == store)) or 0
     cache: OrderedDict[tuple[str, bool], tuple[int, Any]] | None = getattr(
         state, "traffic_facts", None
     )
