@@ -1,8 +1,9 @@
 """The 转人工 hand-off report over HTTP: a supervisor's view of the store's A/B and rollout.
 
 Computed like `kefu report handoff`: the store's event log is replayed from the database
-through the engine (deterministic, so the same decisions the live service made), then the
-same Ibis expressions run on DuckDB.
+through the engine (deterministic, so the same decisions the live service made; the facts
+are kept until the log grows, `kefu.api.factcache`), then the same Ibis expressions run on
+DuckDB.
 """
 
 from __future__ import annotations
@@ -23,10 +24,14 @@ router = APIRouter(
 )
 
 
-def _report(service: Any, store: str, lo: Any, hi: Any) -> dict[str, Any]:
+def _report(state: Any, store: str, lo: Any, hi: Any) -> dict[str, Any]:
+    from kefu.api.factcache import cached_facts
     from kefu.conversations.report import compute, empty_store, facts_from_db
 
-    doc = compute(facts_from_db(service.db, store, service.config), service.config, lo, hi)
+    service = state.service
+    facts = cached_facts(state, "handoff", store,
+                         lambda: facts_from_db(service.db, store, service.config))  # fmt: skip
+    doc = compute(facts, service.config, lo, hi)
     doc["stores"] = {store: doc["stores"].get(store) or empty_store()}
     return doc
 
@@ -46,7 +51,7 @@ async def handoff_report(
     from kefu.conversations.report import csv_text
 
     lo, hi = day_range(date_from, date_to)
-    doc = await asyncio.to_thread(_report, request.app.state.service, store, lo, hi)
+    doc = await asyncio.to_thread(_report, request.app.state, store, lo, hi)
     if fmt == "csv":
         return csv_download(csv_text(doc), f"handoff-{store}.csv")
     section = doc["stores"][store]

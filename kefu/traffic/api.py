@@ -8,8 +8,6 @@ other stores' orders but only ever answer with thresholded category aggregates
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from typing import Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
@@ -36,44 +34,19 @@ KEYWORD_COLUMNS = (
     "rank_competition",
     "rank_click_share",
 )
-_facts_lock = threading.Lock()
 _FMT = Query("json", alias="format", pattern="^(json|csv)$")
 
 
-_FACTS_KEPT = 8  # (store, others) fact sets kept per process
-
-
 def _session(request: Request, store: str, others: bool = False) -> Any:
-    """A report session over the store's card-traffic facts. The facts are rebuilt from the
-    log only when it grew since the last request (a page asks several reports at once)."""
-    from sqlalchemy import func, select
-
-    from kefu.storage.models import Event as EventRow
+    """A report session over the store's card-traffic facts (rebuilt when the log grew)."""
+    from kefu.api.factcache import cached_facts
     from kefu.traffic.facts import facts_from_db
     from kefu.traffic.metrics import Session
 
-    state = request.app.state
-    service = state.service
-    with service.db.connect() as conn:
-        last = select(func.max(EventRow.seq))  # with `others`, every store's log counts
-        head = conn.scalar(last if others else last.where(EventRow.store == store)) or 0
-    cache: OrderedDict[tuple[str, bool], tuple[int, Any]] | None = getattr(
-        state, "traffic_facts", None
-    )
-    if cache is None:
-        cache = state.traffic_facts = OrderedDict()
-    key = (store, others)
-    with _facts_lock:
-        hit = cache.get(key)
-    if hit is not None and hit[0] == head:
-        facts = hit[1]
-    else:
-        facts = facts_from_db(service.db, store, service.config, others=others)
-        with _facts_lock:
-            cache[key] = (head, facts)
-            cache.move_to_end(key)
-            while len(cache) > _FACTS_KEPT:
-                cache.popitem(last=False)
+    service = request.app.state.service
+    facts = cached_facts(request.app.state, f"traffic-{others}", store,
+                         lambda: facts_from_db(service.db, store, service.config, others=others),
+                         every_store=others)  # fmt: skip
     return Session(facts)
 
 

@@ -319,6 +319,13 @@ def test_api_report_matches_the_replay_and_downloads_csv(
     assert empty["variants"] == {} and empty["ab"] is None
     bad = client.get(URL, headers=h, params={"from": "2026-03-02", "to": "2026-03-01"})
     assert bad.status_code == 422
+    # The replayed facts are kept between requests, but a new event is seen at once.
+    svc = client.app.state.service  # type: ignore[attr-defined]
+    late = {"id": "late-1", "ts": "2026-03-01T20:00:00+08:00", "type": "message",
+            "store": "s1", "buyer": "late", "sender": "buyer", "text": "在吗"}  # fmt: skip
+    assert not svc.ingest([json.dumps(late).encode()]).rejected
+    again = client.get(URL, headers=h).json()
+    assert again["totals"]["conversations"] == body["totals"]["conversations"] + 1
 
 
 def test_api_refuses_agents_other_stores_and_anonymous(
