@@ -35,11 +35,14 @@ def create_app(
     redis_url: str | None = None,
     learn_check_seconds: float = 300.0,
     rate_limit: str | None = None,
+    rollup_every_s: float | None = None,
 ) -> FastAPI:
     """The kefu HTTP API bound to one engine service; fires due timers every tick.
 
     After each commit the service's `on_commit` fans out to the WebSocket hub; with
-    `redis_url` the hub is bridged to the other `kefu serve` processes.
+    `redis_url` the hub is bridged to the other `kefu serve` processes. The insight
+    roll-ups of stores with new events are refreshed every `rollup_every_s` (default
+    `ROLLUP_EVERY_S`; 0: only when a report asks).
     """
     import asyncio
 
@@ -72,10 +75,12 @@ def create_app(
             while not stop.is_set():
                 await asyncio.to_thread(service.refresh)  # other processes' events (PostgreSQL)
                 await asyncio.to_thread(service.tick)
-                try:  # today's insight numbers follow the log within ROLLUP_EVERY_S
-                    await asyncio.to_thread(rollups.refresh_dirty, ROLLUP_EVERY_S)
-                except Exception:  # a failed refresh is retried with the next events
-                    log.exception("insight roll-up refresh failed")
+                every = ROLLUP_EVERY_S if rollup_every_s is None else rollup_every_s
+                if rollup_every_s != 0:
+                    try:  # today's insight numbers follow the log within `every` seconds
+                        await asyncio.to_thread(rollups.refresh_dirty, every)
+                    except Exception:  # a failed refresh is retried with the next events
+                        log.exception("insight roll-up refresh failed")
                 with suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), tick_seconds)
 

@@ -32,6 +32,14 @@ def serve_command(
         envvar="KEFU_RATE_LIMIT",
         help="Requests per token: RATE/s or RATE/m[,BURST], or off (default 50/s,200).",
     ),
+    rollup_every: float = typer.Option(
+        5.0,
+        "--rollup-every",
+        envvar="KEFU_ROLLUP_EVERY",
+        min=0.0,
+        help="Seconds between background refreshes of the insight roll-ups; 0: only when a "
+        "report asks (saves CPU on a busy single store).",
+    ),
 ) -> None:
     """Run the live server: ingest events, apply the rules, keep timers, serve the API."""
     import uvicorn
@@ -46,7 +54,7 @@ def serve_command(
     upgrade(engine)
     service = EngineService(engine, cfg)
     err.print(f"kefu serving on http://{host}:{port} (API docs: /docs) — database {engine.url!r}")
-    app = create_app(service, tick, redis, rate_limit=rate_limit)
+    app = create_app(service, tick, redis, rate_limit=rate_limit, rollup_every_s=rollup_every)
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
