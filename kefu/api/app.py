@@ -26,7 +26,7 @@ from kefu.traffic import api as traffic_api
 from kefu.urge import api as urge_api
 
 log = logging.getLogger(__name__)
-ROLLUP_EVERY_S = 5.0
+ROLLUP_EVERY_S = 30.0
 
 
 def create_app(

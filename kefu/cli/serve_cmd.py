@@ -33,7 +33,7 @@ def serve_command(
         help="Requests per token: RATE/s or RATE/m[,BURST], or off (default 50/s,200).",
     ),
     rollup_every: float = typer.Option(
-        5.0,
+        30.0,
         "--rollup-every",
         envvar="KEFU_ROLLUP_EVERY",
         min=0.0,

@@ -45,7 +45,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-from sqlalchemy import Connection, and_, delete, func, or_, select, union, update
+from sqlalchemy import Connection, and_, delete, func, or_, select, text, union, update
 from sqlalchemy import Engine as SAEngine
 from sqlalchemy import Table as SATable
 from sqlalchemy.exc import IntegrityError
@@ -490,6 +490,13 @@ def read_facts(
 
 
 # -- the manager ----------------------------------------------------------------------------
+def _refresh_lock_key(store: str) -> int:
+    """A signed 64-bit advisory-lock key for refreshing `store`'s roll-ups (not the store's
+    write lock: a refresh must never hold up the store's writers)."""
+    digest = hashlib.blake2b(f"kefu-insight-refresh:{store}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
 @dataclass
 class RefreshResult:
     """What one refresh or rebuild did."""
@@ -547,14 +554,39 @@ class Rollups:
 
     def refresh_dirty(self, min_interval_s: float = 0.0) -> dict[str, RefreshResult]:
         """Refresh the stores marked dirty (the server's ticker calls this); with
-        `min_interval_s`, at most that often (each refresh saves the follower's state)."""
+        `min_interval_s`, at most that often (each refresh saves the follower's state).
+        A store another process is refreshing right now is left to it (PostgreSQL) and
+        tried again next time: two processes replaying the same events is wasted work."""
         now = time.monotonic()
         with self._guard:
             if now - self._last_dirty_run < min_interval_s:
                 return {}
             self._last_dirty_run = now
             todo, self._dirty = sorted(self._dirty), set()
-        return {store: self.refresh(store) for store in todo}
+        done: dict[str, RefreshResult] = {}
+        for store in todo:
+            result = self._refresh_unless_busy(store)
+            if result is None:
+                self.mark_dirty([store])
+            else:
+                done[store] = result
+        return done
+
+    def _refresh_unless_busy(self, store: str) -> RefreshResult | None:
+        """`refresh(store)`, or None when another process holds the store's refresh lock."""
+        if self.db.dialect.name != "postgresql":
+            return self.refresh(store)
+        key = {"k": _refresh_lock_key(store)}
+        with self.db.connect() as conn:
+            got = conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), key)
+            conn.commit()
+            if not got:
+                return None
+            try:
+                return self.refresh(store)
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), key)
+                conn.commit()
 
     def refresh_all(self, on_progress: Progress | None = None) -> dict[str, RefreshResult]:
         """Refresh every store of the log."""

@@ -206,3 +206,28 @@ def test_ids_with_commas_quotes_newlines_and_empty_text_come_back_intact(
     rows = read_rows(db_engine, ["odd"], day_number(D1), day_number(D1))
     assert set(rows["messages"].column("buyer").to_pylist()) == {'b,"x"\nline'}
     assert rows["messages"].column("agent").to_pylist().count(None) == 1  # the buyer's: NULL
+
+
+@pytest.mark.backends("postgresql")
+def test_a_background_refresh_leaves_a_store_another_process_is_refreshing(
+    db_engine: Engine,
+) -> None:
+    """Two servers writing one store would otherwise both replay every new event."""
+    from sqlalchemy import text
+
+    from kefu.insight.rollup import _refresh_lock_key
+
+    svc = _service(db_engine)
+    _ingest(svc, batches()[0])
+    mine = _fresh(db_engine)
+    mine.mark_dirty(["roll"])
+    with db_engine.connect() as other:  # another process, mid-refresh
+        other.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _refresh_lock_key("roll")})
+        assert mine.refresh_dirty() == {}
+        waiting = mine.pending("roll")
+        assert waiting > 0  # left to the other; still marked for next time
+        other.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _refresh_lock_key("roll")})
+        other.commit()
+    done = mine.refresh_dirty()
+    assert done["roll"].events == waiting and mine.pending("roll") == 0
+    assert mine.refresh_dirty() == {}  # nothing dirty any more
