@@ -20,6 +20,11 @@ class Me(BaseModel):
     role: str = Field(description="agent, supervisor, admin or buyer")
     agent: str | None = None
     buyer: str | None = None
+    timezone: str = Field(description="The store's timezone (IANA name): its days' edges")
+    utc_offset_min: int = Field(
+        description="The store's UTC offset now, in minutes (for the store-local date)"
+    )
+    today: str = Field(description="The store-local date now, YYYY-MM-DD")
 
 
 class TokenIn(BaseModel):
@@ -48,9 +53,18 @@ class BuyerTokenIn(BaseModel):
 
 @router.get("/api/v1/me", summary="Who the token belongs to (log in)", response_model=Me,
             responses=UNAUTHORIZED)  # fmt: skip
-def me(p: Principal = Depends(principal)) -> Any:
-    """Resolve the bearer token: store, role and agent (or buyer). The workbench's log-in."""
-    return Me(store=p.store, role=p.role, agent=p.agent, buyer=p.buyer)
+def me(request: Request, p: Principal = Depends(principal)) -> Any:
+    """Resolve the bearer token: store, role and agent (or buyer), and the store's clock
+    (timezone, UTC offset, today) so the web app's date ranges use the store's days."""
+    from datetime import datetime
+
+    service = request.app.state.service
+    tz = service.engine.settings(p.store).tz
+    now = datetime.fromtimestamp(service.clock.now() / 1000, tz)
+    offset = now.utcoffset()
+    return Me(store=p.store, role=p.role, agent=p.agent, buyer=p.buyer, timezone=str(tz),
+              utc_offset_min=int(offset.total_seconds() // 60) if offset else 0,
+              today=now.date().isoformat())  # fmt: skip
 
 
 @router.post(

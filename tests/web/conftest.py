@@ -230,11 +230,16 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def new_page(browser: Any) -> Iterator[Any]:
-    """`new_page(viewport=…, locale=…)`: a page in a fresh context (own storage), closed after."""
+    """`new_page(viewport=…, locale=…, timezone=…)`: a page in a fresh context (own storage),
+    closed after; `timezone` is the browser's (default: the machine's)."""
     contexts: list[Any] = []
 
-    def make(width: int = 1400, height: int = 860, locale: str = "zh-CN") -> Any:
-        ctx = browser.new_context(viewport={"width": width, "height": height}, locale=locale)
+    def make(
+        width: int = 1400, height: int = 860, locale: str = "zh-CN", timezone: str | None = None
+    ) -> Any:
+        extra = {"timezone_id": timezone} if timezone else {}
+        ctx = browser.new_context(viewport={"width": width, "height": height}, locale=locale,
+                                  **extra)  # fmt: skip
         ctx.set_default_timeout(15_000)
         contexts.append(ctx)
         page = ctx.new_page()

@@ -5,9 +5,10 @@ with their transcripts, FAQ proposals are approved, settings show the server's m
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -56,14 +57,19 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Kefu, str]
 
 
 def _range() -> dict[str, str]:
-    return {"from": (date.today() - timedelta(days=13)).isoformat(), "to": date.today().isoformat()}
+    """The default range: the store's last 14 days (its days, in Asia/Shanghai)."""
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    return {"from": (today - timedelta(days=13)).isoformat(), "to": today.isoformat()}
 
 
 def test_supervisor_pages(store: tuple[Kefu, str], new_page: Any) -> None:
     kefu, boss = store
     q = _range()
-    page = new_page(1440, 1000)
+    # A browser 20 hours behind the store: the range is still the store's days.
+    page = new_page(1440, 1000, timezone="Etc/GMT+12")
     page.goto(f"{kefu.url}/app/supervisor/performance?token={boss}")
+    expect(page.get_by_test_id("from")).to_have_value(q["from"])
+    expect(page.get_by_test_id("to")).to_have_value(q["to"])
 
     # The funnel's numbers are the API's.
     api = kefu.api(

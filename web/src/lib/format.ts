@@ -68,6 +68,15 @@ export function daysAgo(n: number): string {
   return isoDay(d)
 }
 
+/** The store-local date `n` days ago, from the store's UTC offset (`/api/v1/me`): near
+ * midnight the browser's own date can be another day than the store's. */
+export function storeDaysAgo(n: number, utcOffsetMin: number | undefined): string {
+  if (utcOffsetMin === undefined) return daysAgo(n)
+  const d = new Date(Date.now() + utcOffsetMin * 60_000)
+  d.setUTCDate(d.getUTCDate() - n)
+  return d.toISOString().slice(0, 10)
+}
+
 /** The numeric part of a transcript id (`m12` → 12), for read receipts. */
 export function seqOf(id: string | null | undefined): number {
   if (!id) return 0

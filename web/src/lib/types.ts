@@ -5,6 +5,10 @@ export interface Me {
   role: string
   agent: string | null
   buyer: string | null
+  /** The store's timezone and UTC offset now: report days are the store's days. */
+  timezone: string
+  utc_offset_min: number
+  today: string
 }
 
 export interface Page<T> {
