@@ -70,28 +70,18 @@ def _at(n: int, hh: int, mm: int = 0) -> str:
     return f"{_day(n).isoformat()}T{hh:02d}:{mm:02d}:00+08:00"
 
 
+def _card(kind: str, buyer: str, product: str, source: str, ts: str | int) -> dict[str, Any]:
+    """A product-card impression or view (click) of tr1."""
+    return {"type": kind, "store": S, "ts": ts, "buyer": buyer, "product": product,
+            "source": source, "carrier": "card"}  # fmt: skip
+
+
 def _imp(buyer: str, product: str, source: str, ts: str | int) -> dict[str, Any]:
-    return {
-        "type": "impression",
-        "store": S,
-        "ts": ts,
-        "buyer": buyer,
-        "product": product,
-        "source": source,
-        "carrier": "card",
-    }
+    return _card("impression", buyer, product, source, ts)
 
 
 def _view(buyer: str, product: str, source: str, ts: str | int) -> dict[str, Any]:
-    return {
-        "type": "view",
-        "store": S,
-        "ts": ts,
-        "buyer": buyer,
-        "product": product,
-        "source": source,
-        "carrier": "card",
-    }
+    return _card("view", buyer, product, source, ts)
 
 
 def _sale(

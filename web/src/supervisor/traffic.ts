@@ -3,6 +3,7 @@
 import { computed, ref, type Ref } from 'vue'
 import { money, num, percent } from '../lib/format'
 import { t } from '../lib/i18n'
+import { compareBy } from '../lib/sort'
 
 export type Values = Record<string, number | null>
 export interface Compared { current: Values; previous: Values; change: Values }
@@ -127,17 +128,6 @@ export function useSort<R extends Record<string, unknown>>(rows: Ref<R[] | null>
       desc.value = firstDesc
     }
   }
-  const sorted = computed<R[]>(() => {
-    const k = key.value
-    const dir = desc.value ? -1 : 1
-    return [...(rows.value ?? [])].sort((a, b) => {
-      const x = a[k]
-      const y = b[k]
-      if (x === null || x === undefined) return y === null || y === undefined ? 0 : 1
-      if (y === null || y === undefined) return -1
-      if (typeof x === 'number' && typeof y === 'number') return (x - y) * dir
-      return String(x).localeCompare(String(y)) * dir
-    })
-  })
+  const sorted = computed<R[]>(() => [...(rows.value ?? [])].sort(compareBy<R>(key.value, desc.value)))
   return { key, desc, by, sorted }
 }
