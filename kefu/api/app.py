@@ -26,7 +26,6 @@ from kefu.traffic import api as traffic_api
 from kefu.urge import api as urge_api
 
 log = logging.getLogger(__name__)
-ROLLUP_EVERY_S = 30.0
 
 
 def create_app(
@@ -35,14 +34,14 @@ def create_app(
     redis_url: str | None = None,
     learn_check_seconds: float = 300.0,
     rate_limit: str | None = None,
-    rollup_every_s: float | None = None,
+    rollup_every_s: float = 0.0,
 ) -> FastAPI:
     """The kefu HTTP API bound to one engine service; fires due timers every tick.
 
     After each commit the service's `on_commit` fans out to the WebSocket hub; with
     `redis_url` the hub is bridged to the other `kefu serve` processes. The insight
-    roll-ups of stores with new events are refreshed every `rollup_every_s` (default
-    `ROLLUP_EVERY_S`; 0: only when a report asks).
+    roll-ups of stores with new events are refreshed every `rollup_every_s` in the
+    background (0, the default: only when a report asks; or run `kefu insight follow`).
     """
     import asyncio
 
@@ -75,10 +74,9 @@ def create_app(
             while not stop.is_set():
                 await asyncio.to_thread(service.refresh)  # other processes' events (PostgreSQL)
                 await asyncio.to_thread(service.tick)
-                every = ROLLUP_EVERY_S if rollup_every_s is None else rollup_every_s
-                if rollup_every_s != 0:
-                    try:  # today's insight numbers follow the log within `every` seconds
-                        await asyncio.to_thread(rollups.refresh_dirty, every)
+                if rollup_every_s > 0:
+                    try:  # reports find the roll-ups at most `rollup_every_s` behind
+                        await asyncio.to_thread(rollups.refresh_dirty, rollup_every_s)
                     except Exception:  # a failed refresh is retried with the next events
                         log.exception("insight roll-up refresh failed")
                 with suppress(TimeoutError):

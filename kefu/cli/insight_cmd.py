@@ -297,8 +297,44 @@ class _ReportByDefault(TyperGroup):
         return super().parse_args(ctx, args)
 
 
+def follow_command(
+    db: str | None = typer.Option(
+        None, "--db", help="Database URL (default: $KEFU_DB or sqlite:///./var/kefu.db)."
+    ),
+    every: float = typer.Option(30.0, "--every", min=0.1, help="Seconds between refreshes."),
+    once: bool = typer.Option(False, "--once", help="Refresh once and exit."),
+    config: Path | None = typer.Option(
+        None, "--config", "-c", help="The server's store settings (TOML): the replay's rules."
+    ),
+) -> None:
+    """Keep the roll-ups caught up with the log, in a process of its own.
+
+    The live servers catch a store up when a report asks; on a busy deployment this follower
+    does the replay beside them instead (its CPU is not the API's), so reports find the
+    roll-ups nearly current. Several followers or servers share the work: a store another
+    process is refreshing is left to it. Stops on Ctrl-C.
+    """
+    import time
+
+    cfg = settings_or_exit(config)
+    rollups = _rollups(db, cfg, adopt=True)
+    try:
+        while True:
+            started = time.monotonic()
+            done = rollups.follow_once()
+            events = sum(r.events for r in done.values())
+            if events or once:
+                err.print(f"{len(done)} store(s) refreshed, {events} new events, "
+                          f"{time.monotonic() - started:.1f} s")  # fmt: skip
+            if once:
+                return
+            time.sleep(max(0.0, every - (time.monotonic() - started)))
+    except KeyboardInterrupt:
+        return
+
+
 def register(app: typer.Typer) -> None:
-    """Add `kefu insight` (report, the default) and `kefu insight rebuild`."""
+    """Add `kefu insight` (report, the default), `kefu insight rebuild` and `… follow`."""
     group = typer.Typer(
         cls=_ReportByDefault,
         help="Service insight: metrics of a log or of a database's roll-ups; rebuild them.",
@@ -306,4 +342,5 @@ def register(app: typer.Typer) -> None:
     )
     group.command("report")(insight_command)
     group.command("rebuild", help=REBUILD_HELP)(rebuild_command)
+    group.command("follow")(follow_command)
     app.add_typer(group, name="insight")

@@ -33,12 +33,13 @@ def serve_command(
         help="Requests per token: RATE/s or RATE/m[,BURST], or off (default 50/s,200).",
     ),
     rollup_every: float = typer.Option(
-        30.0,
+        0.0,
         "--rollup-every",
         envvar="KEFU_ROLLUP_EVERY",
         min=0.0,
-        help="Seconds between background refreshes of the insight roll-ups; 0: only when a "
-        "report asks (saves CPU on a busy single store).",
+        help="Seconds between background refreshes of the insight roll-ups in this process; "
+        "0: only when a report asks (the replay competes with the API for CPU: on a busy "
+        "deployment run `kefu insight follow` beside the servers instead).",
     ),
 ) -> None:
     """Run the live server: ingest events, apply the rules, keep timers, serve the API."""

@@ -572,6 +572,16 @@ class Rollups:
                 done[store] = result
         return done
 
+    def follow_once(self) -> dict[str, RefreshResult]:
+        """Refresh every store with events, leaving those another process is refreshing
+        (what `kefu insight follow` does each period)."""
+        done: dict[str, RefreshResult] = {}
+        for store in self.stores():
+            result = self._refresh_unless_busy(store)
+            if result is not None:
+                done[store] = result
+        return done
+
     def _refresh_unless_busy(self, store: str) -> RefreshResult | None:
         """`refresh(store)`, or None when another process holds the store's refresh lock."""
         if self.db.dialect.name != "postgresql":

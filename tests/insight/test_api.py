@@ -109,15 +109,12 @@ def test_today_so_far_against_yesterday_until_the_same_time(db_engine) -> None:
         assert c.get("/api/v1/stores/s2/insight/today").status_code == 404
 
 
-def test_the_server_refreshes_roll_ups_as_events_arrive(db_engine, monkeypatch) -> None:
-    """Without any insight request, the ticker takes new events into the roll-ups."""
+def test_the_server_refreshes_roll_ups_as_events_arrive(db_engine) -> None:
+    """With --rollup-every, the ticker takes new events into the roll-ups unasked."""
     import time
 
-    import kefu.api.app as app_module
-
-    monkeypatch.setattr(app_module, "ROLLUP_EVERY_S", 0.0)
     svc = EngineService(db_engine, parse_config({"bot": {"enabled": False}}), clock=VirtualClock())
-    with TestClient(create_app(svc, tick_seconds=0.05)) as c:
+    with TestClient(create_app(svc, tick_seconds=0.05, rollup_every_s=0.01)) as c:
         rollups = c.app.state.insight_rollups  # type: ignore[attr-defined]
         svc.ingest(_chat("s1", "u1", "a1", "2026-03-01T09:00:00+08:00",
                          "2026-03-01T09:01:00+08:00"))  # fmt: skip

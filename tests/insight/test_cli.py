@@ -145,3 +145,25 @@ def test_db_report_refuses_other_settings(db_url: str, tmp_path: Path) -> None:
     assert both.exit_code == 2
     unknown = CliRunner().invoke(_app(), ["insight", "--db", db_url, "-c", str(cfg), "-s", "x"])
     assert unknown.exit_code == 2
+
+
+def test_follow_catches_every_store_up(db_url: str, tmp_path: Path) -> None:
+    """`kefu insight follow --once`: the roll-ups of every store take the whole log in; a
+    report without refresh then equals a replay."""
+    from kefu.engine.settings import load_config
+    from kefu.insight.metrics import compute
+    from kefu.insight.rollup import replay_rows
+
+    _, cfg = _log(tmp_path)
+    events = _database(db_url, cfg)
+    res = CliRunner().invoke(_app(), ["insight", "follow", "--db", db_url, "-c", str(cfg),
+                                      "--once"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert f"2 store(s) refreshed, {len(events)} new events" in res.stderr
+    base = ["insight", "--db", db_url, "-c", str(cfg), "--format", "json", "-q"]
+    report = CliRunner().invoke(_app(), [*base, "--no-refresh"])
+    assert json.loads(report.stdout) == compute(replay_rows(events, load_config(cfg)),
+                                                load_config(cfg))  # fmt: skip
+    again = CliRunner().invoke(_app(), ["insight", "follow", "--db", db_url, "-c", str(cfg),
+                                        "--once"])  # fmt: skip
+    assert "2 store(s) refreshed, 0 new events" in again.stderr
