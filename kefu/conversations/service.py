@@ -224,7 +224,7 @@ def buyer_conversation(service: EngineService, store: str, buyer: str) -> str | 
     with service.lock:
         st = service.engine.states.get(store)
         if st is not None:
-            conv = st.open.get(buyer) or st.last_conversation.get(buyer)
+            conv = st.conversation_of(buyer)
             if conv is not None:
                 return conv.id
     with service.sessions() as s:
@@ -268,7 +268,7 @@ class Fanout:
             if not isinstance(e, ev.Message):
                 continue
             st = engine.states.get(e.store)
-            conv = (st.open.get(e.buyer) or st.last_conversation.get(e.buyer)) if st else None
+            conv = st.conversation_of(e.buyer) if st else None
             tz = engine.settings(e.store).tz
             msg = {"type": "message", "ts": format_ts(e.at, tz), "store": e.store,
                    "buyer": e.buyer, "conversation": conv.id if conv else e.conversation,

@@ -74,7 +74,7 @@ def on_close(st: StoreState, e: ev.ConversationClose, ctx: Ctx) -> list[Action] 
 
 def on_rating(st: StoreState, e: ev.Rating, ctx: Ctx) -> list[Action] | None:
     """A rating belongs to the open or the latest conversation of the buyer."""
-    ctx.conversation = st.open.get(e.buyer) or st.last_conversation.get(e.buyer)
+    ctx.conversation = st.conversation_of(e.buyer)
     return None
 
 

@@ -50,6 +50,16 @@ def load_sorted(source: str | Path, stats: ReadStats) -> list[Event]:
     return events
 
 
+def record(facts: FactsBuilder, engine: Engine, event: Event, out: list[Action]) -> None:
+    """Record one event just fed to `engine`, in the conversation the engine put it in, and
+    the actions it caused."""
+    buyer = getattr(event, "buyer", None)
+    conv = engine.states[event.store].conversation_of(buyer) if buyer is not None else None
+    facts.add_event(event, conv.id if conv is not None else None)
+    if out:
+        facts.add_actions(out)
+
+
 def run(
     events: Iterable[Event],
     engine: Engine,
@@ -71,15 +81,7 @@ def run(
         if out:
             extend(out)
         if facts is not None:
-            buyer = getattr(ev, "buyer", None)
-            conv_id: str | None = None
-            if buyer is not None:
-                st = engine.states[ev.store]
-                conv = st.open.get(buyer) or st.last_conversation.get(buyer)
-                conv_id = conv.id if conv is not None else None
-            facts.add_event(ev, conv_id)
-            if out:
-                facts.add_actions(out)
+            record(facts, engine, ev, out)
         n += 1
         if on_progress is not None and n % 50_000 == 0:
             on_progress(n, total)

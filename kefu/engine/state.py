@@ -118,3 +118,7 @@ class StoreState(msgspec.Struct, kw_only=True):
     reception_today: set[str] = msgspec.field(default_factory=set)
     reception_yesterday: int = -1
     ext: dict[str, Any] = msgspec.field(default_factory=dict)
+
+    def conversation_of(self, buyer: str) -> Conversation | None:
+        """The buyer's open conversation, else their latest one (None if they never chatted)."""
+        return self.open.get(buyer) or self.last_conversation.get(buyer)

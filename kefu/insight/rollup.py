@@ -53,6 +53,7 @@ from sqlalchemy.exc import IntegrityError
 from kefu.engine.core import Capability, Engine
 from kefu.engine.events import Event
 from kefu.engine.readers import decode_line
+from kefu.engine.replay import record
 from kefu.engine.settings import Config
 from kefu.engine.state import StoreState
 from kefu.insight.facts import SCHEMAS, FactsBuilder
@@ -241,17 +242,7 @@ class Follower:
 
     def feed(self, event: Event) -> None:
         """Apply one logged event, recording its facts (as `kefu.engine.replay.run` does)."""
-        engine, facts = self.engine, self.facts
-        out = engine.feed(event)
-        conv_id: str | None = None
-        buyer = getattr(event, "buyer", None)
-        if buyer is not None:
-            st = engine.states[event.store]
-            conv = st.open.get(buyer) or st.last_conversation.get(buyer)
-            conv_id = conv.id if conv is not None else None
-        facts.add_event(event, conv_id)
-        if out:
-            facts.add_actions(out)
+        record(self.facts, self.engine, event, self.engine.feed(event))
         self.events += 1
 
     def state_blob(self) -> bytes:
