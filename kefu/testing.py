@@ -31,6 +31,32 @@ def shared_data(rel_path: str) -> Path:
     return path
 
 
+def redis_or_skip(url: str = "redis://127.0.0.1:6379/0") -> str:
+    """`url` of the local Redis; skips the test when it does not answer (fails under CI)."""
+    import socket
+
+    import pytest
+
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
+    except OSError:
+        if in_ci():
+            pytest.fail("Redis is required under CI=true")
+        pytest.skip("Redis not reachable at 127.0.0.1:6379")
+    return url
+
+
+def spark_available() -> bool:
+    """PySpark is installed and has a Java runtime."""
+    import shutil
+
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return False
+    return shutil.which("java") is not None
+
+
 def staff_headers(db: object, store: str, agent: str = "boss", role: str = "supervisor") -> dict:
     """Authorization headers of a fresh staff token (tests talking to the real API)."""
     from sqlalchemy import Engine

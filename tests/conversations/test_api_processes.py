@@ -16,9 +16,7 @@ from sqlalchemy import Engine
 
 from kefu.accounts.tokens import buyer_token, create_token
 from kefu.storage.db import session_factory
-from kefu.testing import in_ci
-
-REDIS = "redis://127.0.0.1:6379/0"
+from kefu.testing import redis_or_skip
 
 
 def _free_port() -> int:
@@ -27,24 +25,15 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _redis_or_skip() -> None:
-    try:
-        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
-    except OSError:
-        if in_ci():
-            pytest.fail("Redis is required under CI=true")
-        pytest.skip("Redis not reachable at 127.0.0.1:6379")
-
-
 @pytest.fixture
 def servers(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    _redis_or_skip()
+    redis = redis_or_skip()
     monkeypatch.setenv("KEFU_SECRET", "proc-secret")
     procs, urls = [], []
     for _ in range(2):
         port = _free_port()
         cmd = [sys.executable, "-c", "from kefu.cli.main import app; app()", "serve",
-               "--db", db_url, "--port", str(port), "--redis", REDIS]  # fmt: skip
+               "--db", db_url, "--port", str(port), "--redis", redis]  # fmt: skip
         procs.append(subprocess.Popen(cmd, stderr=subprocess.DEVNULL))
         urls.append(f"http://127.0.0.1:{port}")
     try:

@@ -8,8 +8,8 @@ from kefu.engine.actions import GuidePanel
 from kefu.engine.settings import Config
 from kefu.insight.facts import FactsBuilder
 from kefu.insight.metrics import compute
+from kefu.testing import spark_available
 from tests.engine.helpers import ev, msg
-from tests.insight.conftest import spark_available
 
 
 def panel(minutes: float, agent: str, buyer: str, products: list[str]) -> GuidePanel:

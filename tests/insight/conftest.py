@@ -6,7 +6,6 @@ hand-computed test then checks both documents.
 
 from __future__ import annotations
 
-import shutil
 from typing import Any
 
 import pyarrow as pa
@@ -14,18 +13,10 @@ import pytest
 
 from kefu.insight.build import facts_from_events
 from kefu.insight.metrics import compute
+from kefu.testing import spark_available
 from tests.insight import data
 
 BACKENDS = ("duckdb", "pyspark")
-
-
-def spark_available() -> bool:
-    """PySpark needs a Java runtime."""
-    try:
-        import pyspark  # noqa: F401
-    except ImportError:
-        return False
-    return shutil.which("java") is not None
 
 
 @pytest.fixture(scope="session")

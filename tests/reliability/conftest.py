@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
-from kefu.testing import in_ci
 from tests.accounts.support import live
 
 __all__ = ["live"]
-REDIS = "redis://127.0.0.1:6379/0"
-
-
-def redis_or_skip() -> str:
-    """The local Redis URL; skips when it does not answer (fails under CI=true)."""
-    try:
-        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
-    except OSError:
-        if in_ci():
-            pytest.fail("Redis is required under CI=true")
-        pytest.skip("Redis not reachable at 127.0.0.1:6379")
-    return REDIS
 
 
 def app_routes(app: Any) -> Iterator[tuple[str, str]]:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from kefu.loadtest.runner import Options, execute
-from tests.reliability.conftest import redis_or_skip
+from kefu.testing import redis_or_skip
 
 pytestmark = pytest.mark.slow
 

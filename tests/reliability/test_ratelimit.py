@@ -18,8 +18,8 @@ from kefu.api.ratelimit import Limit, LocalBuckets, RateLimiter, parse_limit
 from kefu.engine.clock import VirtualClock
 from kefu.engine.service import EngineService
 from kefu.storage.db import make_engine
+from kefu.testing import redis_or_skip
 from tests.accounts.support import T0, Live
-from tests.reliability.conftest import redis_or_skip
 
 
 def test_limit_specifications() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from typing import Any
 
 import pyarrow as pa
@@ -11,15 +10,6 @@ import pytest
 from kefu.traffic.facts import facts_from_events
 from kefu.traffic.metrics import Session
 from tests.traffic import data
-
-
-def spark_available() -> bool:
-    """PySpark needs a Java runtime."""
-    try:
-        import pyspark  # noqa: F401
-    except ImportError:
-        return False
-    return shutil.which("java") is not None
 
 
 @pytest.fixture(scope="session")

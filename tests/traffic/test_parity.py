@@ -12,9 +12,9 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+from kefu.testing import spark_available
 from kefu.traffic import keywords, reports
 from kefu.traffic.metrics import Session, Window
-from tests.traffic.conftest import spark_available
 from tests.traffic.data import D1, D2
 from tests.traffic.test_keywords import SAMPLE
 

@@ -13,8 +13,8 @@ from kefu.engine.events import parse_ts
 from kefu.engine.settings import Config
 from kefu.insight.facts import FactsBuilder
 from kefu.insight.metrics import compute
+from kefu.testing import spark_available
 from tests.engine.helpers import ev
-from tests.insight.conftest import spark_available
 
 
 def t(day: int, hhmm: str) -> int:
