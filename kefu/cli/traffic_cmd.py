@@ -74,6 +74,16 @@ def _table(title: str, cols: list[str], body: list[list[Any]]) -> None:
     Console().print(t)
 
 
+def _rows(fmt: str, title: str, header: list[str], body: list[list[Any]]) -> None:
+    """Rows as CSV on standard output, or as a table titled `title`."""
+    if fmt == "csv":
+        from kefu.api.params import csv_text
+
+        sys.stdout.write(csv_text(header, body))
+    else:
+        _table(title, header, body)
+
+
 def _metrics_table(
     title: str, key_cols: tuple[str, ...], records: list[Any], ids: tuple[str, ...]
 ) -> None:
@@ -226,12 +236,7 @@ def traffic_command(
         body = [["all", *[s["users"] for s in out["funnel"]]]]
         body += [[src, *[s["users"] for s in v["funnel"]]] for src, v in out["sources"].items()]
         header = ["source", "impression", "click", "order", "payment"]
-        if fmt == "csv":
-            from kefu.api.params import csv_text
-
-            sys.stdout.write(csv_text(header, body))
-        else:
-            _table(f"{target} product {product}: card funnel", header, body)
+        _rows(fmt, f"{target} product {product}: card funnel", header, body)
         return
     if view == "audience":
         out = reports.audience(session, target, window)
@@ -244,12 +249,7 @@ def traffic_command(
                 for attr, values in g[side].items():
                     body += [[src, side, attr, v, n] for v, n in values.items()]
         header = ["source", "bought", "attribute", "value", "buyers"]
-        if fmt == "csv":
-            from kefu.api.params import csv_text
-
-            sys.stdout.write(csv_text(header, body))
-        else:
-            _table(f"{target}: card audience", header, body)
+        _rows(fmt, f"{target}: card audience", header, body)
         return
     if view == "churn":
         out = reports.churn(session, target, window, source)
@@ -258,15 +258,11 @@ def traffic_command(
             return
         header = ["category", "buyers", "orders", "gmv", "avg_item_amount", "clicked_here"]
         body = [[c[h] for h in header] for c in out["categories"]]
-        if fmt == "csv":
-            from kefu.api.params import csv_text
-
-            sys.stdout.write(csv_text(header, body))
-        else:
+        if fmt != "csv":
             err.print(f"churned card clickers: {out['card_churned_users']} of "
                       f"{out['card_click_users']}; bought elsewhere: "
                       f"{_fmt(out['bought_elsewhere_users'])}")  # fmt: skip
-            _table(f"{target}: where churned card clickers bought instead", header, body)
+        _rows(fmt, f"{target}: where churned card clickers bought instead", header, body)
         return
     # today
     if now is not None:
@@ -285,12 +281,7 @@ def traffic_command(
     header = ["hour", f"today {metric}", f"yesterday {metric}"]
     body = [[h["hour"], None if h["today"] is None else h["today"][metric],
              h["yesterday"][metric]] for h in out["hours"]]  # fmt: skip
-    if fmt == "csv":
-        from kefu.api.params import csv_text
-
-        sys.stdout.write(csv_text(header, body))
-    else:
-        _table(f"{target} {out['day']} until {out['until']} vs {out['yesterday']}", header, body)
+    _rows(fmt, f"{target} {out['day']} until {out['until']} vs {out['yesterday']}", header, body)
 
 
 # -- keywords ---------------------------------------------------------------------------------
@@ -410,12 +401,8 @@ def _print_keywords(out: dict[str, Any], rows: list[dict[str, Any]], cols: list[
                     fmt: str, title: str) -> None:  # fmt: skip
     if fmt == "json":
         _print_json(out)
-    elif fmt == "csv":
-        from kefu.api.params import csv_text
-
-        sys.stdout.write(csv_text(cols, [[_cell(r.get(c)) for c in cols] for r in rows]))
     else:
-        _table(title, cols, [[_cell(r.get(c)) for c in cols] for r in rows])
+        _rows(fmt, title, cols, [[_cell(r.get(c)) for c in cols] for r in rows])
 
 
 def _cell(v: Any) -> Any:
