@@ -60,7 +60,8 @@ def create_app(
         fanout(actions, events)
         rollups.on_commit(actions, events)
 
-    service.on_commit = on_commit
+    # marking stores dirty only matters when the ticker refreshes them
+    service.on_commit = on_commit if rollup_every_s > 0 else fanout
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

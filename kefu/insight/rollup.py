@@ -58,6 +58,7 @@ from kefu.engine.settings import Config
 from kefu.engine.state import StoreState
 from kefu.insight.facts import SCHEMAS, FactsBuilder
 from kefu.insight.models import BUYER_DAYS, CURSOR, FACT_COLUMNS, FACT_TABLES
+from kefu.storage import repo
 from kefu.storage.models import Event as EventRow
 
 DAY_MS = 86_400_000
@@ -672,15 +673,6 @@ class Rollups:
             )
         return int(n or 0)
 
-    def _pages(self, conn: Connection, store: str, after: int, page: int) -> list[tuple[int, str]]:
-        rows = conn.execute(
-            select(EventRow.seq, EventRow.payload)
-            .where(EventRow.store == store, EventRow.seq > after)
-            .order_by(EventRow.seq)
-            .limit(page)
-        ).all()
-        return [(int(s), p) for s, p in rows]
-
     def refresh(
         self, store: str, on_progress: Progress | None = None, page: int | None = None
     ) -> RefreshResult:
@@ -693,7 +685,7 @@ class Rollups:
             while True:
                 with self.db.connect() as conn:
                     f = self._load(conn, store)
-                    batch = self._pages(conn, store, f.last_seq, page)
+                    batch = repo.events_after(conn, store, f.last_seq, page)
                 result.last_seq = f.last_seq
                 if not batch:
                     break
@@ -769,7 +761,7 @@ class Rollups:
                 EventRow.store == store, EventRow.seq <= upto)) or 0)  # fmt: skip
         while True:
             with self.db.connect() as conn:
-                batch = [b for b in self._pages(conn, store, f.last_seq, REBUILD_PAGE)
+                batch = [b for b in repo.events_after(conn, store, f.last_seq, REBUILD_PAGE)
                          if b[0] <= upto]  # fmt: skip
             if not batch:
                 break

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import msgspec
-from sqlalchemy import String, bindparam, cast, delete, func, select, update
+from sqlalchemy import Connection, String, bindparam, cast, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
@@ -233,8 +233,11 @@ def logged_events(
         yield from pages(db)
 
 
-def events_after(session: Session, store: str, seq: int, limit: int) -> list[tuple[int, str]]:
-    """(seq, payload) of the store's events after `seq`, in log order."""
+def events_after(
+    session: Session | Connection, store: str, seq: int, limit: int
+) -> list[tuple[int, str]]:
+    """(seq, payload) of the store's events after `seq`, in log order (a Session or a
+    Connection)."""
     e = models.Event
     q = select(e.seq, e.payload).where(e.store == store, e.seq > seq).order_by(e.seq).limit(limit)
     return [(s, p) for s, p in session.execute(q)]
