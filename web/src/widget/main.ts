@@ -3,19 +3,9 @@
 // `window.kefu` = { open, close, toggle, send, sendProduct, setLang }.
 import { createApp, reactive } from 'vue'
 import { setBase, setToken } from '../lib/api'
-import type { WidgetLang } from './strings'
+import type { Controls, WidgetLang } from './strings'
 import Widget from './Widget.vue'
 import css from './widget.css?inline'
-
-interface Controls {
-  open: () => void
-  close: () => void
-  toggle: () => void
-  send: (text: string) => Promise<void>
-  sendProduct: (product: string, text?: string) => Promise<void>
-  setLang: (lang: WidgetLang) => void
-  drop: () => void
-}
 
 declare global {
   interface Window {

@@ -63,3 +63,14 @@ const en: typeof zh = {
 
 export type WidgetKey = keyof typeof zh
 export const widgetStrings: Record<WidgetLang, typeof zh> = { 'zh-CN': zh, en }
+
+/** What the widget offers the shop page as `window.kefu`. */
+export interface Controls {
+  open: () => void
+  close: () => void
+  toggle: () => void
+  send: (text: string) => Promise<void>
+  sendProduct: (product: string, text?: string) => Promise<void>
+  setLang: (lang: WidgetLang) => void
+  drop: () => void
+}
