@@ -8,9 +8,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from kefu.cli.common import input_or_exit, settings_or_exit
+from kefu.cli import common
+from kefu.cli.common import readable_file_or_exit, report_read, settings_or_exit
 
-err = Console(stderr=True)
+err = common.err
 out = Console()
 backtest_app = typer.Typer(help="Back-test settings on history.", no_args_is_help=True)
 
@@ -32,13 +33,14 @@ def urge_command(
         err.print("[red]--format must be table or csv[/red]")
         raise typer.Exit(2)
     configs = [(label(p), settings_or_exit(p)) for p in config]
-    input_or_exit(events)
+    readable_file_or_exit(events)
     stats = ReadStats()
     with err.status("replaying…"):
         evs = load_sorted(events, stats)
         results = backtest(evs, configs)
-    if stats.rejected:
-        err.print(f"{len(stats.rejected)} input lines rejected (see `kefu replay` for details)")
+    code = report_read(events, stats)
+    if code:
+        raise typer.Exit(code)
     table_rows = rows(results)
     names = [name for name, _ in configs]
     if output_format == "csv":

@@ -10,10 +10,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from kefu.cli import common
+
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-err = Console(stderr=True)
+err = common.err
 out = Console()
 db_app = typer.Typer(
     help="Database: migrate, inspect, reset (SQLite by default, PostgreSQL by URL).",

@@ -7,12 +7,12 @@ from enum import StrEnum
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
+from kefu.cli import common
 from kefu.importers import run_import
 
-err = Console(stderr=True)
+err = common.err
 
 
 class Format(StrEnum):

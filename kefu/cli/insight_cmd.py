@@ -22,14 +22,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from typer.core import TyperGroup
 
-from kefu.cli.common import input_or_exit, settings_or_exit
+from kefu.cli import common
+from kefu.cli.common import readable_file_or_exit, report_read, settings_or_exit
 from kefu.engine.settings import Config
 from kefu.insight.backends import BACKENDS
 from kefu.insight.build import facts_from_log
 from kefu.insight.facts import read_parquet, write_parquet
 from kefu.insight.metrics import AGENT_IDS, TOTAL_IDS, compute
 
-err = Console(stderr=True)
+err = common.err
 BY = ("store", "agent", "day")
 FORMATS = ("table", "json", "csv")
 
@@ -210,7 +211,7 @@ def insight_command(
     stores: list[str] = []
     if db is not None:
         tables, stores = _tables_from_db(db, store, cfg, first, last, refresh, quiet)
-    elif events is not None and input_or_exit(events).is_dir():
+    elif events is not None and readable_file_or_exit(events, folder_ok=True).is_dir():
         tables = read_parquet(events)
     elif events is not None:
         with _bar(quiet) as bar:
@@ -220,8 +221,9 @@ def insight_command(
                 bar.update(task, completed=done, total=total)
 
             tables, stats = facts_from_log(events, cfg, progress)
-        if stats.rejected:
-            err.print(f"{len(stats.rejected)} line(s) rejected")
+        code = report_read(events, stats)
+        if code:
+            raise typer.Exit(code)
     if save_facts is not None:
         write_parquet(tables, save_facts)
     doc = compute(tables, cfg, backend=backend, day_from=first, day_to=last, stores=stores)

@@ -8,7 +8,9 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-err = Console(stderr=True)
+from kefu.cli import common
+
+err = common.err
 
 
 def loadtest_command(

@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from kefu.cli.common import input_or_exit, settings_or_exit
-from kefu.engine.replay import replay
+from kefu.cli import common
+from kefu.cli.common import output_dir_or_exit, readable_file_or_exit, report_read, settings_or_exit
 
-err = Console(stderr=True)
+err = common.err
 
 
 def replay_command(
@@ -25,10 +24,27 @@ def replay_command(
         ..., "--out", "-o", help="Output folder for actions.jsonl, metrics.json, rejected.jsonl."
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    encoding: str | None = typer.Option(
+        None,
+        "--encoding",
+        help="Text encoding of EVENTS (default: UTF-8, with or without BOM; GB18030 and "
+        "UTF-16 files are recognised).",
+    ),
 ) -> None:
     """Replay EVENTS on their own clock and write actions, metrics and rejected lines to OUT."""
     cfg = settings_or_exit(config)
-    input_or_exit(events)
+    readable_file_or_exit(events)
+    output_dir_or_exit(out)
+    if encoding is not None:
+        import codecs
+
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            err.print(f"[red]unknown --encoding {encoding}[/red] (e.g. utf-8, gb18030, utf-16)")
+            raise typer.Exit(2) from None
+    from kefu.engine.replay import replay
+
     with Progress(
         TextColumn("replay"),
         BarColumn(),
@@ -43,11 +59,11 @@ def replay_command(
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        summary = replay(events, cfg, out, progress)
+        summary = replay(events, cfg, out, progress, encoding)
     typer.echo(summary.line())
-    if summary.events == 0 and summary.rejected > 0:
-        err.print("[red]nothing could be read[/red]")
-        raise typer.Exit(1)
+    code = report_read(events, summary.read, out / "rejected.jsonl")
+    if code:
+        raise typer.Exit(code)
 
 
 def register(app: typer.Typer) -> None:

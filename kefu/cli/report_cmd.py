@@ -13,9 +13,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from kefu.cli.common import input_or_exit, settings_or_exit
+from kefu.cli import common
+from kefu.cli.common import readable_file_or_exit, report_read, settings_or_exit
 
-err = Console(stderr=True)
+err = common.err
 FORMATS = ("table", "json", "csv")
 report_app = typer.Typer(help="Reports computed by replaying a log through the engine.",
                          no_args_is_help=True)  # fmt: skip
@@ -116,7 +117,7 @@ def handoff_command(
         err.print("[red]--from is after --to[/red]")
         raise typer.Exit(2)
     cfg = settings_or_exit(config)
-    input_or_exit(events)
+    readable_file_or_exit(events)
     with Progress(TextColumn("replay"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, transient=True, disable=quiet) as bar:  # fmt: skip
         task = bar.add_task("replay", total=None)
@@ -125,8 +126,9 @@ def handoff_command(
             bar.update(task, completed=done, total=total)
 
         tables, stats = facts_from_log(events, cfg, progress)
-    if stats.rejected:
-        err.print(f"{len(stats.rejected)} line(s) rejected")
+    code = report_read(events, stats)
+    if code:
+        raise typer.Exit(code)
     doc = compute(tables, cfg, first, last, bands=edges)
     if fmt == "json":
         sys.stdout.buffer.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2))

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
+from kefu.cli import common
 from kefu.cli.common import settings_or_exit
 
-err = Console(stderr=True)
+err = common.err
 
 
 def serve_command(

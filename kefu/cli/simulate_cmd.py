@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import BinaryIO
 
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -23,7 +22,9 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-err = Console(stderr=True)
+from kefu.cli import common
+
+err = common.err
 
 
 def _open(out: str) -> BinaryIO:

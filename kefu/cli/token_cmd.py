@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import typer
-from rich.console import Console
 
-err = Console(stderr=True)
+from kefu.cli import common
+
+err = common.err
 token_app = typer.Typer(help="Create API tokens (staff) and widget tokens (buyers).",
                         no_args_is_help=True)  # fmt: skip
 

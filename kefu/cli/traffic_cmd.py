@@ -13,10 +13,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from kefu.cli.common import input_or_exit, settings_or_exit
+from kefu.cli import common
+from kefu.cli.common import input_or_exit, readable_file_or_exit, report_read, settings_or_exit
 from kefu.insight.backends import BACKENDS
 
-err = Console(stderr=True)
+err = common.err
 FORMATS = ("table", "json", "csv")
 VIEWS = ("metrics", "funnel", "audience", "churn", "today")
 SHOWN_ERRORS = 20
@@ -177,7 +178,7 @@ def traffic_command(
     if unknown:
         raise _fail(f"unknown metric id(s): {', '.join(unknown)}")
     cfg = settings_or_exit(config)
-    input_or_exit(events)
+    readable_file_or_exit(events, folder_ok=True)
     if events.is_dir():
         tables = read_parquet(events)
     else:
@@ -186,8 +187,9 @@ def traffic_command(
         stats = ReadStats()
         with err.status("reading events"):
             tables = facts_from_log(events, cfg, stats)
-        if stats.rejected:
-            err.print(f"{len(stats.rejected)} line(s) rejected")
+        code = report_read(events, stats)
+        if code:
+            raise typer.Exit(code)
     if save_facts is not None:
         write_parquet(tables, save_facts)
     session = Session(tables, backend)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path
 
@@ -34,6 +34,7 @@ class ReplaySummary:
     duplicates: int
     actions: int
     seconds: float
+    read: ReadStats = field(default_factory=ReadStats)
 
     def line(self) -> str:
         """The one-line summary printed by the CLI."""
@@ -43,9 +44,9 @@ class ReplaySummary:
         )
 
 
-def load_sorted(source: str | Path, stats: ReadStats) -> list[Event]:
+def load_sorted(source: str | Path, stats: ReadStats, encoding: str | None = None) -> list[Event]:
     """Every accepted event of `source`, sorted by time (stable on file order)."""
-    events = list(read_events(source, stats))
+    events = list(read_events(source, stats, encoding=encoding))
     events.sort(key=attrgetter("ts"))
     return events
 
@@ -99,13 +100,14 @@ def replay(
     config: Config,
     out_dir: str | Path,
     on_progress: Progress | None = None,
+    encoding: str | None = None,
 ) -> ReplaySummary:
     """Replay `source` under `config` into `out_dir`; see the module docstring."""
     started = time.perf_counter()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     stats = ReadStats()
-    events = load_sorted(source, stats)
+    events = load_sorted(source, stats, encoding)
     engine = Engine(config)
     facts = FactsBuilder(config)
     actions = run(events, engine, facts, on_progress, len(events))
@@ -126,4 +128,5 @@ def replay(
         duplicates=stats.duplicates,
         actions=len(actions),
         seconds=time.perf_counter() - started,
+        read=stats,
     )
