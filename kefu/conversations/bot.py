@@ -1,8 +1,9 @@
-"""The store bot: answers a buyer from the store's FAQ (jieba + BM25) or the product card.
+"""The store bot: answers a buyer from the store's FAQ, its products' attributes or the card.
 
-The rules stay pure: the search index is derived from `StoreState.faq` and cached by the
-state's `faq_rev`, a content hash chained over every FAQ change — two states with the same
-FAQ history share one index, and a changed FAQ can never be answered from a stale one.
+The rules stay pure: the search index is derived from `StoreState.faq` and the products'
+attributes, and cached by the state's `faq_rev` (a content hash chained over every FAQ change)
+and a hash of the attributes — two states with the same FAQ history share one index, and a
+changed FAQ can never be answered from a stale one.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from kefu.faq.answer import Answer
 from kefu.faq.index import FaqIndex
 
 _CACHE_SIZE = 32
-_indexes: OrderedDict[tuple[str, float], FaqIndex] = OrderedDict()
+_ENC = msgspec.json.Encoder()
+_indexes: OrderedDict[tuple[str, int, float], FaqIndex] = OrderedDict()
 
 
 def apply_faq(st: StoreState, e: Faq) -> None:
@@ -38,13 +40,22 @@ def apply_faq(st: StoreState, e: Faq) -> None:
     st.faq_rev = hashlib.blake2b(st.faq_rev.encode() + change, digest_size=12).hexdigest()
 
 
+def catalogue_key(st: StoreState) -> int:
+    """A hash of what the index reads from the store's products (titles and attributes, not
+    stock or price): the index is rebuilt when a product's facts change."""
+    return hash(tuple((pid, p.title, _ENC.encode(p.attrs)) for pid, p in sorted(st.products.items())
+                      if p.attrs))  # fmt: skip
+
+
 def index(st: StoreState, threshold: float) -> FaqIndex:
-    """The store's FAQ index at its current revision (built once per revision)."""
-    key = (st.faq_rev, threshold)
+    """The store's FAQ and product-attribute index at its current revision (built once)."""
+    key = (st.faq_rev, catalogue_key(st), threshold)
     idx = _indexes.get(key)
     if idx is None:
         entries = [st.faq[k] for k in sorted(st.faq)]
-        idx = FaqIndex.build(entries, threshold=threshold)
+        products = [msgspec.structs.asdict(st.products[k]) for k in sorted(st.products)
+                    if st.products[k].attrs]  # fmt: skip
+        idx = FaqIndex.build(entries, threshold=threshold, products=products)
         _indexes[key] = idx
         while len(_indexes) > _CACHE_SIZE:
             _indexes.popitem(last=False)
@@ -56,43 +67,15 @@ def index(st: StoreState, threshold: float) -> FaqIndex:
 def answer(
     st: StoreState, text: str, product: str | None = None, threshold: float = 0.5
 ) -> Answer | None:
-    """The bot's answer to `text` — from the product card when it asks about it, else the FAQ.
+    """The bot's answer to `text`: `FaqIndex.answer`, the same path as `kefu faq ask` and the
+    first suggestion of smart assist — the product card first when it asks about it, then the
+    FAQ and the products' attributes, then a keyword the store typed (as a whole word).
 
     None when nothing matches at all; an answer with `confident=False` when the best match
     is below `threshold` (the bot says it is unsure and offers the person button).
     """
     card = st.products.get(product) if product else None
     as_dict = msgspec.structs.asdict(card) if card is not None else None
-    if not st.faq and as_dict is None:
+    if not st.faq and not st.products:
         return None
-    found = index(st, threshold).answer(text, product=as_dict)
-    if found is None or not found.confident:
-        rule = keyword_rule(st, text)
-        if rule is not None:
-            return Answer(faq=rule.faq, text=rule.answer, score=1.0, question=text,
-                          source="keyword")  # fmt: skip
-    return found
-
-
-def normalise(text: str) -> str:
-    """Lower-case, without spaces and the usual trailing punctuation."""
-    return "".join(text.lower().split()).strip("?？!！。.~～")
-
-
-def keyword_rule(st: StoreState, text: str) -> FaqEntry | None:
-    """The entry whose store-set keyword or question appears in `text` (longest first).
-
-    A store's keywords are explicit rules (关键词回复): they answer even where retrieval is
-    unsure, e.g. a one-entry FAQ where BM25 has no other document to compare against.
-    """
-    q = normalise(text)
-    if not q:
-        return None
-    best: tuple[tuple[int, str], FaqEntry] | None = None
-    for entry in st.faq.values():
-        for k in [*entry.keywords, entry.question]:
-            nk = normalise(k)
-            rank = (-len(nk), entry.faq)
-            if nk and nk in q and (best is None or rank < best[0]):
-                best = (rank, entry)
-    return best[1] if best else None
+    return index(st, threshold).answer(text, product=as_dict)

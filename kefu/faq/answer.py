@@ -49,6 +49,12 @@ ATTRIBUTES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "weight": (("重量", "多重", "weight"), ("weight", "重量", "净重")),
     "origin": (("产地", "哪里产", "origin"), ("origin", "产地")),
 }
+# An attribute key as a buyer says it (product attributes indexed as FAQ entries).
+ATTRIBUTE_NAMES = {
+    "material": "材质", "fabric": "面料", "size": "尺码", "sizes": "尺码", "color": "颜色",
+    "colour": "颜色", "colors": "颜色", "weight": "重量", "origin": "产地",
+    "dimensions": "尺寸", "capacity": "容量",
+}  # fmt: skip
 _LABELS = {
     "size": ("尺码", "sizes"),
     "material": ("材质", "material"),
