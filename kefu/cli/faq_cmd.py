@@ -54,32 +54,71 @@ def faq_learn(
 
 def faq_ask(
     text: str = typer.Argument(..., help="The buyer's question."),
-    events: Path | None = typer.Option(None, "--events", help="Events with `faq` entries."),
+    events: Path | None = typer.Option(
+        None, "--events", help="Events with the store's `faq` entries (and `product` events)."
+    ),
     proposals: Path | None = typer.Option(None, help="Proposals: the approved/edited ones answer."),
-    threshold: float = typer.Option(0.5, help="Confidence below which the bot hands over."),
+    store: str | None = typer.Option(None, help="The store (default: the first one in --events)."),
+    product: str | None = typer.Option(None, help="The product card the buyer is looking at."),
+    threshold: float | None = typer.Option(
+        None, min=0, max=1, help="Confidence below which the bot hands over (default: settings)."
+    ),
+    settings: Path | None = typer.Option(None, help="Settings file ([bot] threshold)."),
 ) -> None:
-    """Answer one question from a store's FAQ (a quick check of entries and threshold)."""
-    from kefu.engine.events import Faq
+    """Answer one question exactly as the engine's bot would (same index, same decision)."""
+    from kefu.cli.common import settings_or_exit
+    from kefu.conversations import bot
+    from kefu.engine.events import Faq, Product
     from kefu.engine.readers import read_events
-    from kefu.faq.index import FaqIndex, FaqItem
+    from kefu.engine.state import ProductState, StoreState
     from kefu.faq.learn import accepted, read_proposals
 
-    items: dict[str, FaqItem] = {}
-    if events is not None:
-        for e in read_events(input_or_exit(events)):
-            if isinstance(e, Faq):
-                if e.enabled:
-                    items[e.faq] = FaqItem(e.faq, e.question, e.answer,
-                                           keywords=tuple(e.keywords or ()))  # fmt: skip
-                else:
-                    items.pop(e.faq, None)
+    evs = list(read_events(input_or_exit(events))) if events is not None else []
+    sid = store or next((e.store for e in evs if isinstance(e, Faq | Product)), "store")
+    st = StoreState(store=sid)
+    for e in evs:
+        if isinstance(e, Faq) and e.store == sid:
+            bot.apply_faq(st, e)
+        elif isinstance(e, Product) and e.store == sid:
+            st.products[e.product] = ProductState(
+                product=e.product, title=e.title, price=e.price, category=e.category,
+                status=e.status, stock=e.stock, attrs=e.attrs, description=e.description,
+            )  # fmt: skip
     if proposals is not None:
-        items.update({it.faq: it for it in accepted(read_proposals(input_or_exit(proposals)))})
-    ans = FaqIndex.build(items.values(), threshold=threshold).answer(text)
+        for it in accepted(read_proposals(input_or_exit(proposals))):
+            bot.apply_faq(st, Faq(ts=0, store=sid, faq=it.faq, question=it.question,
+                                  answer=it.answer, variants=list(it.variants)))  # fmt: skip
+    limit = (
+        threshold
+        if threshold is not None
+        else settings_or_exit(settings).for_store(sid).bot.threshold
+    )
+    ans = bot.answer(st, text, product, limit)
     doc: dict[str, Any] = {"answer": None} if ans is None else {
         "faq": ans.faq, "text": ans.text, "score": ans.score, "confident": ans.confident,
-        "question": ans.question, "supplementary": ans.supplementary,
+        "source": ans.source, "question": ans.question, "supplementary": ans.supplementary,
     }  # fmt: skip
+    typer.echo(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())
+
+
+def faq_train_ranker(
+    jddc: Path | None = typer.Option(
+        None, help="Folder of jddc_baseline_* (default: shared data)."
+    ),
+    afqmc: Path | None = typer.Option(None, help="afqmc_dev.jsonl (default: shared data)."),
+    out_path: Path | None = typer.Option(
+        None, "--out", help="Model file (default: the shipped one)."
+    ),
+) -> None:
+    """Retrain the FAQ re-ranker from weak labels (JDDC chats, even AFQMC half); deterministic."""
+    from kefu.faq.index import RANKER_PATH
+    from kefu.faq.ranker import train
+
+    root = shared_data_root()
+    jd = input_or_exit(jddc or root / "conversations")
+    af = input_or_exit(afqmc or root / "faq" / "afqmc_dev.jsonl")
+    with err.status("training …") as st:
+        doc = train(jd, af, out_path or RANKER_PATH, progress=lambda m: st.update(f"{m} …"))
     typer.echo(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())
 
 
@@ -89,21 +128,41 @@ def eval_faq(
     ),
     afqmc: Path | None = typer.Option(None, help="afqmc_dev.jsonl (default: shared data)."),
     limit: int | None = typer.Option(None, help="Read only the first N lines of each file."),
+    parts: str = typer.Option(
+        "store,jddc,afqmc", "--parts", help="Which evaluations, comma-separated."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON only."),
 ) -> None:
-    """Recall@1/@5 on JD chats (learned bot vs plain BM25) and AFQMC same-meaning accuracy/F1."""
+    """Store-FAQ paraphrases (bot at the default threshold vs Jaccard and BM25), JD chats
+    (learned bot vs plain BM25 and the most frequent reply), AFQMC same-meaning accuracy/F1."""
+    from kefu.engine.settings import BotSection
     from kefu.faq.evaluate import evaluate_afqmc, evaluate_jddc
+    from kefu.faq.paraphrase import evaluate_store
 
+    want = {p.strip() for p in parts.split(",") if p.strip()}
+    unknown = want - {"store", "jddc", "afqmc"}
+    if unknown:
+        err.print(f"[red]unknown part(s):[/red] {', '.join(sorted(unknown))}")
+        raise typer.Exit(2)
     root = shared_data_root()
     jd = jddc or root / "conversations"
     af = afqmc or root / "faq" / "afqmc_dev.jsonl"
     doc: dict[str, Any] = {}
-    if (jd / "jddc_baseline_train_context.txt").exists():
+    if "store" in want:
+        with err.status("store FAQ paraphrases …") as st:
+            doc["store"] = evaluate_store(
+                BotSection().threshold, progress=lambda m: st.update(f"store FAQ: {m} …")
+            )
+    if "jddc" not in want:
+        pass
+    elif (jd / "jddc_baseline_train_context.txt").exists():
         with err.status("JDDC …") as st:
             doc["jddc"] = evaluate_jddc(jd, limit, lambda m: st.update(f"JDDC: {m} …"))
     else:
         err.print(f"[yellow]no JDDC files in {jd}, skipped[/yellow]")
-    if af.exists():
+    if "afqmc" not in want:
+        pass
+    elif af.exists():
         with err.status("AFQMC …") as st:
             doc["afqmc"] = evaluate_afqmc(af, limit, lambda m: st.update(f"AFQMC: {m} …"))
     else:
@@ -117,6 +176,26 @@ def eval_faq(
 
 
 def _print(doc: dict[str, Any]) -> None:
+    if "store" in doc:
+        d = doc["store"]
+        t = Table("store FAQ paraphrases", "threshold", "in-scope top-1", "top-1 any",
+                  "wrong answers", "out-of-scope refusal",
+                  title=f"{d['entries']} FAQ entries + {d['product_entries']} product facts; "
+                        "dev / held-out test")  # fmt: skip
+        for name, key in (("bot (default threshold)", "bot"), ("bigram Jaccard", "jaccard"),
+                          ("plain BM25", "bm25")):  # fmt: skip
+            for part in ("dev", "test"):
+                m = d[key][part]
+                t.add_row(f"{name} {part} ({m['in_scope']}+{m['out_of_scope']})",
+                          f"{m['threshold']:.3f}", f"{m['top1']:.3f}", f"{m['top1_any']:.3f}",
+                          f"{m['wrong_answer_rate']:.3f}", f"{m['refusal']:.3f}")  # fmt: skip
+        out.print(t)
+        r = Table("confidence", "answers", "mean confidence", "share right",
+                  title="reliability of the bot's top answer (test)")  # fmt: skip
+        for lo, hi, n, mean, ok in d["bot"]["reliability_test"]:
+            r.add_row(f"{lo:.1f}-{hi:.1f}", str(n), f"{mean:.3f}", f"{ok:.3f}")
+        out.print(r)
+        out.print(f"best threshold on dev (right minus wrong): {d['bot']['threshold_best_on_dev']}")
     if "jddc" in doc:
         j = doc["jddc"]
         title = f"{j['test_lines']} cases, equivalent = bigram Dice >= {j['equivalent_dice']}"
@@ -152,5 +231,6 @@ def register(app: typer.Typer) -> None:
     )
     faq.command("learn")(faq_learn)
     faq.command("ask")(faq_ask)
+    faq.command("train-ranker")(faq_train_ranker)
     ev = command_group(app, "eval", "Offline evaluation of kefu's models.")
     ev.command("faq")(eval_faq)
