@@ -130,8 +130,8 @@ def _buyer_message(
     else:
         conv.bot_misses = 0
         text = entry.text
-    if first:
-        text = f"{s.bot.greeting}{text}"
+    if first and s.bot.greeting:  # on a line of its own: never glued to the answer (#16)
+        text = f"{s.bot.greeting.rstrip()}\n{text}"
     out.extend(_bot_spoke(st, conv, ctx))
     out.append(BotReply(ts=ctx.now, store=st.store, buyer=e.buyer, conversation=conv.id,
                         text=text, faq=entry.faq if entry else None,

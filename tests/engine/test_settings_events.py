@@ -22,7 +22,7 @@ def test_a_change_applies_from_its_time_on_and_merges_key_by_key() -> None:
     engine.feed(ev("settings", 1, values={"bot": {"miss_text": "live"}}, agent="boss"))
     out += engine.feed(msg("b2", 2, text="zzz"))
     texts = [a.text for a in out if a.__struct_config__.tag == "bot.reply"]
-    assert texts == ["G:file", "G:live"]  # greeting from the file kept, miss text changed
+    assert texts == ["G:\nfile", "G:\nlive"]  # greeting from the file kept, miss text changed
     assert engine.settings("s1").bot.greeting == "G:"
     assert engine.settings("s2").bot.miss_text == "file"  # other stores untouched
 
