@@ -49,20 +49,32 @@ def history_items(pairs: Iterable[QA], max_variants: int = 100) -> list[FaqItem]
 
 @dataclass
 class Assistant:
-    """Suggested replies for the buyer's latest message, from FAQ and past good replies."""
+    """Suggested replies for the buyer's latest message, from FAQ and past good replies.
+
+    `bot` is the store bot's own index (the engine's `kefu.conversations.bot.index`): when it
+    would answer the text confidently, that answer is the first suggestion, so the bot, the
+    agent's first suggestion and `kefu faq ask` never disagree.
+    """
 
     index: FaqIndex
+    bot: FaqIndex | None = None
 
     @classmethod
     def build(cls, faq: Iterable[Any] = (), history: Iterable[Chat] = ()) -> Assistant:
         """An assistant over FAQ entries and the conversations to learn past replies from."""
-        items = [as_item(e) for e in faq] + history_items(good_pairs(history))
-        return cls(FaqIndex.build(items, vote=True, prior=0.3, pool=100))
+        entries = [as_item(e) for e in faq]
+        items = entries + history_items(good_pairs(history))
+        return cls(FaqIndex.build(items, vote=True, prior=0.3, pool=100), FaqIndex.build(entries))
 
     def suggest(self, text: str, k: int = 3) -> list[Suggestion]:
-        """The top-k distinct replies for `text`, best first."""
+        """The top-k distinct replies for `text`, best first (the bot's confident answer first)."""
         out: list[Suggestion] = []
         seen: set[str] = set()
+        said = self.bot.answer(text) if self.bot is not None and len(self.bot) else None
+        if said is not None and said.confident:
+            seen.add(signature(said.text))
+            out.append(Suggestion(said.text, "faq" if said.source != "product" else "product",
+                                  round(said.score, 4), said.faq, said.question))  # fmt: skip
         hits = self.index.search(text, k=k * 4)
         ranked = sorted(
             hits,
@@ -79,7 +91,7 @@ class Assistant:
             out.append(Suggestion(h.item.answer, source, round(h.score, 4), h.item.faq, h.variant))
             if len(out) >= k:
                 break
-        return out
+        return out[:k]
 
 
 class QuickReplyError(ValueError):

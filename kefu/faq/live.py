@@ -137,10 +137,13 @@ _assist: dict[str, tuple[tuple[Any, ...], Assistant]] = {}
 
 def assistant(service: Any, store: str) -> Assistant:
     """Suggestions over the store's FAQ and its mined agent replies (not rejected ones)."""
+    from kefu.conversations import bot
+
     st = service.engine.states.get(store)
-    faq_rev = st.faq_rev if st is not None else ""
+    threshold = service.engine.settings(store).bot.threshold
+    rev = (st.faq_rev, bot.catalogue_key(st), threshold) if st is not None else ("", 0, threshold)
     with service.sessions() as s:
-        key = (faq_rev, *stamp(s, store))
+        key = (*rev, *stamp(s, store))
         hit = _assist.get(store)
         if hit is not None and hit[0] == key:
             return hit[1]
@@ -154,6 +157,7 @@ def assistant(service: Any, store: str) -> Assistant:
                 weight=float(max(1, p.evidence.uses)))
         for p in mined
     ]  # fmt: skip
-    built = Assistant(FaqIndex.build(items, vote=True, prior=0.3, pool=100))
+    bot_index = bot.index(st, threshold) if st is not None else None
+    built = Assistant(FaqIndex.build(items, vote=True, prior=0.3, pool=100), bot_index)
     _assist[store] = (key, built)
     return built
