@@ -2,20 +2,30 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# What `make demo` needs: kefu and its run-time dependencies only (no test, Spark or eval extras).
+BASE_STAMP := $(VENV)/.installed-base
 # The web app (web/ → web/dist, served at /app): rebuilt only when its sources change.
 WEB_STAMP := web/dist/.built
 WEB_SRC := $(wildcard web/package.json web/package-lock.json web/*.html web/*.ts web/tsconfig.json) \
 	$(shell find web/src -type f 2>/dev/null)
 
-.PHONY: setup demo test lint bench clean web browser
+.PHONY: setup demo-setup demo test lint bench clean web browser wheel
 
-$(STAMP): pyproject.toml
+$(BASE_STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e .
+	touch $(BASE_STAMP)
+
+# Tests also need the optional parts: the PySpark back-end (kefu[spark]) and the evaluations'
+# baselines (kefu[eval]); `test` pulls both in.
+$(STAMP): $(BASE_STAMP)
 	$(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)
 
 setup: $(STAMP) web browser
+
+demo-setup: $(BASE_STAMP) web
 
 # npm ci only when package-lock.json changed; no npm: a warning, /app says how to build it.
 $(WEB_STAMP): $(WEB_SRC)
@@ -31,7 +41,7 @@ browser:
 	@command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium \
 	  fonts-wqy-microhei fonts-noto-color-emoji) || echo "warning: chromium not installed"
 
-demo: setup
+demo: demo-setup
 	$(BIN)/kefu demo
 
 test: setup
@@ -51,4 +61,10 @@ bench: setup
 	@ls bench/*.py | sed 's|^|$(BIN)/python |'
 
 clean:
-	rm -rf $(VENV) var build *.egg-info
+	rm -rf $(VENV) var build dist *.egg-info kefu/web
+
+# A wheel with the built web app inside (kefu/web/dist), for `pip install` on a server.
+wheel: web
+	rm -rf kefu/web/dist build && mkdir -p kefu/web && cp -r web/dist kefu/web/dist
+	$(BIN)/pip wheel -q --no-deps -w dist .
+	rm -rf kefu/web/dist build

@@ -10,6 +10,8 @@ from __future__ import annotations
 import gzip
 import zlib
 
+from kefu.extras import MissingExtra
+
 
 class UserError(Exception):
     """A mistake in what the user asked for; its text says what to do."""
@@ -21,7 +23,7 @@ def _name(exc: OSError) -> str:
 
 def user_error_message(exc: BaseException) -> str | None:
     """The one-line message for `exc`, or None when it is not the user's to fix."""
-    if isinstance(exc, UserError):
+    if isinstance(exc, (UserError, MissingExtra)):
         return str(exc)
     if isinstance(exc, IsADirectoryError):
         return f"{_name(exc)} is a folder: give a file"

@@ -67,27 +67,42 @@ def render_csv(doc: dict[str, Any], by: str, ids: tuple[str, ...]) -> str:
     return out.getvalue()
 
 
-def render_table(doc: dict[str, Any], by: str, ids: tuple[str, ...]) -> Table:
-    """A rich table: metrics as rows when there are few stores/agents/days, else as columns."""
-    key, rows = _rows(doc, by)
+def render_tables(
+    doc: dict[str, Any], by: str, ids: tuple[str, ...], width: int = 80
+) -> tuple[list[Table], list[str]]:
+    """Rich tables that fit `width` columns: metric ids as rows, stores (agents, days) as
+    columns, split into as many tables as the width needs. Metrics with no value anywhere are
+    left out and returned as the second item (json/csv still carry them)."""
+    _, rows = _rows(doc, by)
     names = [f"{s} {k}".strip() for s, k, _ in rows]
-    if len(rows) <= len(ids):
-        table = Table(title=f"service insight by {by}")
-        table.add_column("metric")
-        for n in names:
-            table.add_column(n, justify="right")
-        for i in ids:
-            table.add_row(i, *[_fmt(v.get(i)) for _, _, v in rows])
-        return table
-    table = Table(title=f"service insight by {by}")
-    table.add_column("store")
-    if key:
-        table.add_column(key)
-    for i in ids:
-        table.add_column(i, justify="right")
-    for s, k, v in rows:
-        table.add_row(s, *([k] if key else []), *[_fmt(v.get(i)) for i in ids])
-    return table
+    shown = [i for i in ids if any(v.get(i) is not None for _, _, v in rows)]
+    empty = [i for i in ids if i not in shown]
+    if not rows or not shown:
+        return [], empty
+    label = max(len(i) for i in shown) + 3
+    cells = [
+        max(len(n), *(len(_fmt(v.get(i))) for i in shown)) + 3
+        for n, (_, _, v) in zip(names, rows, strict=True)
+    ]
+    chunks: list[list[int]] = [[]]
+    used = label + 1
+    for j, w in enumerate(cells):
+        if chunks[-1] and used + w > width:
+            chunks.append([])
+            used = label + 1
+        chunks[-1].append(j)
+        used += w
+    tables = []
+    for n, chunk in enumerate(chunks, 1):
+        part = f" ({n}/{len(chunks)})" if len(chunks) > 1 else ""
+        table = Table(title=f"service insight by {by}{part}", min_width=None)
+        table.add_column("metric", no_wrap=True)
+        for j in chunk:
+            table.add_column(names[j], justify="right", no_wrap=True)
+        for i in shown:
+            table.add_row(i, *[_fmt(rows[j][2].get(i)) for j in chunk])
+        tables.append(table)
+    return tables, empty
 
 
 def _day(value: str | None) -> date | None:
@@ -235,7 +250,18 @@ def insight_command(
     elif fmt == "csv":
         sys.stdout.write(render_csv(doc, by, ids))
     else:
-        Console().print(render_table(doc, by, ids))
+        console = Console()
+        tables, empty = render_tables(doc, by, ids, console.width)
+        for table in tables:
+            console.print(table)
+        if not tables:
+            err.print("no data for the chosen range and metrics")
+        if empty:
+            err.print(
+                f"{len(empty)} metric(s) without data left out ({', '.join(empty[:4])}"
+                f"{', …' if len(empty) > 4 else ''}); --format json or csv shows every id",
+                highlight=False,
+            )
 
 
 def rebuild_command(

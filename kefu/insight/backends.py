@@ -26,8 +26,10 @@ def spark_session() -> Any:
     """One local Spark session per process (starting one takes ~10 s)."""
     global _spark
     if _spark is None:
-        from pyspark.sql import SparkSession
+        from kefu.extras import require
 
+        sql = require("pyspark.sql", "the PySpark back-end (--backend pyspark)", "spark")
+        SparkSession = sql.SparkSession
         _spark = (
             SparkSession.builder.master("local[1]")
             .appName("kefu-insight")

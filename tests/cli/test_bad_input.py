@@ -88,7 +88,10 @@ def test_a_file_that_is_not_gzip_is_one_line(tmp_path: Path) -> None:
 def test_a_corrupt_parquet_file_is_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "e.parquet"
     bad.write_bytes(b"PAR1 definitely not parquet")
-    for args in (["replay", str(bad), "--out", str(tmp_path / "o")], ["insight", "report", str(bad)]):
+    for args in (
+        ["replay", str(bad), "--out", str(tmp_path / "o")],
+        ["insight", "report", str(bad)],
+    ):
         code, out = _run(*args)
         assert code == 2, args
         assert "not a readable Parquet file" in _one_line(out)
