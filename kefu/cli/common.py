@@ -28,6 +28,19 @@ def settings_or_exit(path: Path | None) -> Config:
         raise typer.Exit(2) from None
 
 
+def settings_for_events(events: Path | None, config: Path | None) -> Config:
+    """The settings for replaying `events`: `config` when given, else the settings file
+    `kefu import` wrote beside the events (`x.settings.toml`, said on stderr), else defaults."""
+    if config is None and events is not None and events.is_file():
+        from kefu.importers.common import settings_path
+
+        beside = settings_path(events)
+        if beside.is_file():
+            err.print(f"settings: {beside} (beside the events; --config to choose others)")
+            config = beside
+    return settings_or_exit(config)
+
+
 def input_or_exit(path: Path) -> Path:
     """`path` if it exists, else a clear message and exit code 2."""
     if not path.exists():

@@ -101,6 +101,12 @@ def import_command(
     typer.echo(summary, err=out == "-")  # stdout carries the events with `--out -`
     for line, reason in report.examples:
         typer.echo(f"  line {line}: {reason}", err=True)
+    if report.settings is not None:
+        typer.echo(
+            f"settings for this log: {report.settings} ({report.settings_why}); "
+            f"kefu replay reads it when no --config is given",
+            err=True,
+        )
     if report.events == 0 and report.rows > 0:
         err.print("[red]nothing could be imported[/red]")
         raise typer.Exit(1)

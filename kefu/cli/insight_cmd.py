@@ -23,7 +23,12 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from kefu.cli import common
-from kefu.cli.common import readable_file_or_exit, report_read, settings_or_exit
+from kefu.cli.common import (
+    readable_file_or_exit,
+    report_read,
+    settings_for_events,
+    settings_or_exit,
+)
 from kefu.engine.settings import Config
 from kefu.insight.backends import BACKENDS
 from kefu.insight.build import facts_from_log
@@ -222,7 +227,7 @@ def insight_command(
     if unknown:
         err.print(f"[red]unknown metric id(s):[/red] {', '.join(unknown)}")
         raise typer.Exit(2)
-    cfg = settings_or_exit(config)
+    cfg = settings_for_events(events, config)
     stores: list[str] = []
     if db is not None:
         tables, stores = _tables_from_db(db, store, cfg, first, last, refresh, quiet)

@@ -8,7 +8,12 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from kefu.cli import common
-from kefu.cli.common import output_dir_or_exit, readable_file_or_exit, report_read, settings_or_exit
+from kefu.cli.common import (
+    output_dir_or_exit,
+    readable_file_or_exit,
+    report_read,
+    settings_for_events,
+)
 
 err = common.err
 
@@ -32,8 +37,8 @@ def replay_command(
     ),
 ) -> None:
     """Replay EVENTS on their own clock and write actions, metrics and rejected lines to OUT."""
-    cfg = settings_or_exit(config)
     readable_file_or_exit(events)
+    cfg = settings_for_events(events, config)
     output_dir_or_exit(out)
     if encoding is not None:
         import codecs

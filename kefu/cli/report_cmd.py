@@ -14,7 +14,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from kefu.cli import common
-from kefu.cli.common import readable_file_or_exit, report_read, settings_or_exit
+from kefu.cli.common import (
+    readable_file_or_exit,
+    report_read,
+    settings_for_events,
+)
 
 err = common.err
 FORMATS = ("table", "json", "csv")
@@ -116,8 +120,8 @@ def handoff_command(
     if first and last and first > last:
         err.print("[red]--from is after --to[/red]")
         raise typer.Exit(2)
-    cfg = settings_or_exit(config)
     readable_file_or_exit(events)
+    cfg = settings_for_events(events, config)
     with Progress(TextColumn("replay"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, transient=True, disable=quiet) as bar:  # fmt: skip
         task = bar.add_task("replay", total=None)

@@ -14,7 +14,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from kefu.cli import common
-from kefu.cli.common import input_or_exit, readable_file_or_exit, report_read, settings_or_exit
+from kefu.cli.common import (
+    input_or_exit,
+    readable_file_or_exit,
+    report_read,
+    settings_for_events,
+)
 from kefu.insight.backends import BACKENDS
 
 err = common.err
@@ -177,8 +182,8 @@ def traffic_command(
     unknown = [i for i in ids if i not in IDS]
     if unknown:
         raise _fail(f"unknown metric id(s): {', '.join(unknown)}")
-    cfg = settings_or_exit(config)
     readable_file_or_exit(events, folder_ok=True)
+    cfg = settings_for_events(events, config)
     if events.is_dir():
         tables = read_parquet(events)
     else:

@@ -10,7 +10,15 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from kefu.importers.common import EventSink, ImportReport, ProgressFn, no_progress, write_lines
+from kefu.importers.common import (
+    EventSink,
+    ImportReport,
+    ProgressFn,
+    no_progress,
+    settings_path,
+    toml_text,
+    write_lines,
+)
 
 FORMATS: dict[str, str] = {
     "twcs": "kefu.importers.twcs",
@@ -42,4 +50,15 @@ def run_import(
         report.events = write_lines(sink.sorted_lines(), out, progress, sink.accepted)
     finally:
         sink.close()
+    settings = getattr(module, "SETTINGS", None)
+    if settings and str(out) != "-":
+        target = settings_path(out)
+        why = getattr(module, "SETTINGS_WHY", "")
+        target.write_text(
+            toml_text(
+                settings, f"Settings for replaying {Path(out).name} (kefu import {fmt}): {why}."
+            ),
+            encoding="utf-8",
+        )
+        report.settings, report.settings_why = str(target), why
     return report

@@ -60,6 +60,8 @@ class ImportReport:
     filtered: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     examples: list[tuple[int, str]] = field(default_factory=list)
+    settings: str | None = None  # the settings file written beside the events, if any
+    settings_why: str = ""
 
     def skip(self, line: int, reason: str, detail: str = "") -> None:
         """Count a skipped row under `reason`; keep the first few with their line number."""
@@ -291,3 +293,29 @@ def synthetic_price(key: str, low: float = 5.0, high: float = 500.0, step: float
 def stable_fraction(key: str) -> float:
     """A stable number in [0, 1) from a string, for deterministic synthetic choices."""
     return (zlib.crc32(key.encode("utf-8")) & 0xFFFFFFFF) / 0x1_0000_0000
+
+
+def settings_path(events: str | Path) -> Path:
+    """Where the settings of an events file live: `x.jsonl[.gz]` → `x.settings.toml`."""
+    p = Path(events)
+    stem = p.name.split(".")[0] or p.name
+    return p.with_name(f"{stem}.settings.toml")
+
+
+def toml_text(sections: dict[str, dict[str, object]], comment: str = "") -> str:
+    """Flat TOML sections of strings, numbers and booleans (config.md's shapes)."""
+    import json
+
+    lines = [f"# {line}" for line in comment.splitlines()] + ([""] if comment else [])
+    for name, values in sections.items():
+        lines.append(f"[{name}]")
+        for key, value in values.items():
+            if isinstance(value, bool):
+                text = "true" if value else "false"
+            elif isinstance(value, (int, float)):
+                text = repr(value)
+            else:
+                text = json.dumps(str(value), ensure_ascii=False)
+            lines.append(f"{key} = {text}")
+        lines.append("")
+    return "\n".join(lines)

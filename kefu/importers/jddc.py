@@ -34,6 +34,10 @@ from kefu.importers.common import (
     rfc3339,
 )
 
+# What a replay of this log needs (written beside the events by `kefu import`).
+SETTINGS = {"bot": {"enabled": False}}
+SETTINGS_WHY = "bot off: the log holds the agents' own replies"
+
 NAME = "jddc"
 DEFAULT_STORE = "jd"
 AGENT = "jd-agent"

@@ -38,6 +38,16 @@ from kefu.importers.common import (
     rfc3339,
 )
 
+# What a replay of this log needs (written beside the events by `kefu import`): the companies'
+# own agents answered every tweet, in English, on UTC timestamps — no bot, no urge.
+SETTINGS = {
+    "store": {"timezone": "UTC"},
+    "bot": {"enabled": False},
+    "urge": {"enabled": False},
+    "guide": {"enabled": False},
+}
+SETTINGS_WHY = "bot, urge and guide off: the log holds the companies' own English replies"
+
 NAME = "twcs"
 COLUMNS = (
     "tweet_id",
