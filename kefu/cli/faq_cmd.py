@@ -32,22 +32,38 @@ def faq_learn(
     ),
     show: int = typer.Option(10, min=0, help="Print the first N proposals."),
 ) -> None:
-    """Mine FAQ proposals from past conversations (never from ones rated 2 or lower)."""
-    from kefu.faq.learn import learn, merge, read_conversations, read_proposals, write_proposals
+    """Mine FAQ proposals from past conversations (never from ones rated 2 or lower).
+
+    `faq` events in the same file are the store's entries: questions an agent answered with
+    an entry's answer become proposed variants of that entry instead of new entries.
+    """
+    from kefu.engine.events import Faq
+    from kefu.engine.readers import read_events
+    from kefu.faq.index import FaqItem
+    from kefu.faq.learn import group_conversations, learn, merge, read_proposals, write_proposals
 
     input_or_exit(events)
     with err.status("reading conversations …"):
-        chats = read_conversations(events)
+        evs = list(read_events(events))
+        chats = group_conversations(evs)
+    faq: dict[str, FaqItem] = {}
+    for e in evs:
+        if isinstance(e, Faq):
+            if e.enabled:
+                faq[e.faq] = FaqItem(e.faq, e.question, e.answer, tuple(e.variants or ()))
+            else:
+                faq.pop(e.faq, None)
     with err.status(f"learning from {len(chats)} conversations …"):
-        proposals = learn(chats, min_support=min_support)
+        proposals = learn(chats, min_support=min_support, faq=faq.values())
     if previous is not None:
         proposals = merge(read_proposals(input_or_exit(previous)), proposals)
     n = write_proposals(out_path, proposals)
     err.print(f"{len(chats)} conversations -> {n} proposals in {out_path}")
     if show:
-        table = Table("id", "status", "question", "answer", "uses", "asked")
+        table = Table("id", "kind", "status", "question", "answer", "uses", "asked")
         for p in proposals[:show]:
-            table.add_row(p.id, p.status, p.question[:30], p.answer[:40],
+            kind = p.kind if p.target is None else f"{p.kind} of {p.target}"
+            table.add_row(p.id, kind, p.status, p.question[:30], p.answer[:40],
                           str(p.evidence.uses), str(p.evidence.asked))  # fmt: skip
         out.print(table)
 
@@ -71,7 +87,7 @@ def faq_ask(
     from kefu.engine.events import Faq, Product
     from kefu.engine.readers import read_events
     from kefu.engine.state import ProductState, StoreState
-    from kefu.faq.learn import accepted, read_proposals
+    from kefu.faq.learn import accepted, read_proposals, with_variants
 
     evs = list(read_events(input_or_exit(events))) if events is not None else []
     sid = store or next((e.store for e in evs if isinstance(e, Faq | Product)), "store")
@@ -85,9 +101,16 @@ def faq_ask(
                 status=e.status, stock=e.stock, attrs=e.attrs, description=e.description,
             )  # fmt: skip
     if proposals is not None:
-        for it in accepted(read_proposals(input_or_exit(proposals))):
+        props = read_proposals(input_or_exit(proposals))
+        for it in accepted(props):
             bot.apply_faq(st, Faq(ts=0, store=sid, faq=it.faq, question=it.question,
                                   answer=it.answer, variants=list(it.variants)))  # fmt: skip
+        for it in with_variants([st.faq[k] for k in sorted(st.faq)], props):
+            if list(it.variants) != st.faq[it.faq].variants:  # approved wordings of an entry
+                e = Faq(ts=0, store=sid, faq=it.faq, question=it.question, answer=it.answer,
+                        variants=list(it.variants), keywords=list(it.keywords),
+                        related=list(it.related))  # fmt: skip
+                bot.apply_faq(st, e)
     limit = (
         threshold
         if threshold is not None

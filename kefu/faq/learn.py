@@ -15,18 +15,19 @@ change it without storage, so the REST layer only persists what they return.
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
 from kefu.engine.events import Event, Message, Order, Rating
-from kefu.faq.index import FaqItem
-from kefu.faq.text import signature, tokens
+from kefu.faq.index import FaqItem, as_item
+from kefu.faq.text import bigrams, dice, signature, tokens
 
 SESSION_GAP_MS = 30 * 60 * 1000  # a buyer's messages further apart start a new conversation
 ORDER_WINDOW_MS = 24 * 3600 * 1000  # an order this soon after an answer counts for it
@@ -34,6 +35,8 @@ BAD_RATING = 2  # conversations rated at or below this teach nothing
 MAX_EVIDENCE = 20  # conversation ids kept as evidence per proposal
 
 Status = Literal["proposed", "approved", "rejected", "edited"]
+Kind = Literal["entry", "variant"]
+VARIANT_MATCH = 0.6  # bigram Dice of reply and FAQ answer signatures: the agent gave that answer
 
 
 @dataclass
@@ -97,6 +100,8 @@ class Proposal(msgspec.Struct, kw_only=True):
     decided_at: int | None = None
     note: str = ""
     learned_answer: str | None = None  # the mined answer, kept when a supervisor edits it
+    kind: Kind = "entry"  # entry: a new FAQ entry; variant: new wordings of entry `target`
+    target: str | None = None  # with kind variant: the FAQ id the wordings belong to
 
 
 # ---------------------------------------------------------------- conversations from events
@@ -164,8 +169,34 @@ def read_conversations(path: str | Path) -> list[Chat]:
     return group_conversations(read_events(path))
 
 
+# Clauses that carry no answer: greetings, self-introductions, waiting and sign-offs. They are
+# cut from agents' replies (您好，我是客服小夏，现货48小时内发货 -> 现货48小时内发货) and
+# buyers' questions (在吗，什么时候发货 -> 什么时候发货) before pairs are mined.
+_COURTESY = re.compile(
+    r"^(?:您好+|你好+|hi|hello|哈喽|在的|在呢|在吗|在么|在不在|有人吗|"
+    r"(?:您好)?我是.{0,12}|.{0,8}(?:客服|小二).{0,8}为您服务|很高兴(?:为您)?服务|"
+    r"欢迎光临.{0,10}|请问有什么(?:可以|能)?(?:帮|为)您.{0,6}|"
+    r"(?:请|麻烦)?(?:您)?稍等(?:一下|片刻)?|正在(?:为您)?(?:查询|核实|查看|处理).{0,6}|"
+    r"好的|好滴|嗯+|恩+|哦+|噢+|收到|明白|了解|是的|对的|对|谢谢|感谢.{0,10}|多谢|不客气|"
+    r"还有(?:其他|别的|什么).{0,12}(?:吗|呢)|祝您.{0,12}|再见|拜拜|"
+    r"#e-s\[[^\]]*\]|\[[^\[\]]{1,40}\])$",
+    re.I,
+)
+_ADDRESS_ONLY = re.compile(r"^(?:亲+|亲爱的|亲亲|[，,。.!！?？~～；;\s])*$")
+_CLAUSE = re.compile(r"[^，,。.!！?？~～；;\s]+[，,。.!！?？~～；;\s]*")
+
+
+def substance(text: str) -> str:
+    """`text` without its courtesy clauses; empty when nothing else is said."""
+    keep = [c for c in _CLAUSE.findall(text.strip())
+            if not _COURTESY.match(c.strip().rstrip("，,。.!！?？~～；; ").strip())]  # fmt: skip
+    said = "".join(keep).strip().rstrip("，,；;")
+    return "" if _ADDRESS_ONLY.match(said) else said
+
+
 def qa_pairs(chat: Chat) -> Iterator[QA]:
-    """Each buyer turn with the agent turn right after it (bot and system turns break pairs)."""
+    """Each buyer turn with the agent turn right after it (bot and system turns break pairs);
+    courtesy clauses are cut from both sides and a side with nothing else breaks the pair."""
     msgs = chat.messages
     i = 0
     while i < len(msgs):
@@ -175,16 +206,18 @@ def qa_pairs(chat: Chat) -> Iterator[QA]:
         q: list[str] = []
         product = None
         while i < len(msgs) and msgs[i].sender == "buyer":
-            if msgs[i].text.strip():
-                q.append(msgs[i].text.strip())
+            said = substance(msgs[i].text)
+            if said:
+                q.append(said)
             product = msgs[i].product or product
             i += 1
         a: list[str] = []
         agent = None
         end = 0
         while i < len(msgs) and msgs[i].sender == "agent":
-            if msgs[i].text.strip():
-                a.append(msgs[i].text.strip())
+            said = substance(msgs[i].text)
+            if said:
+                a.append(said)
             agent = msgs[i].agent
             end = int(msgs[i].ts)
             i += 1
@@ -220,14 +253,30 @@ def learn(
     *,
     min_support: int = 2,
     max_variants: int = 200,
+    faq: Iterable[Any] = (),
 ) -> list[Proposal]:
-    """Proposed FAQ entries mined from conversations, most supported first.
+    """Proposed FAQ entries and variants mined from conversations, most supported first.
 
     `min_support`: distinct conversations that must have asked a question cluster for it to
-    be proposed (1 keeps every question, as the JDDC evaluation does).
+    be proposed (1 keeps every question, as the JDDC evaluation does). `faq`: the store's
+    entries — where an agent's reply gives an entry's answer, the buyer's wording becomes a
+    proposed *variant* of that entry (one asking is enough: an agent vouched for it) instead
+    of a new entry.
     """
+    pairs = list(good_pairs(conversations))
+    entries = [as_item(e) for e in faq]
+    variants = learn_variants(pairs, entries) if entries else []
+    covered = {id(qa) for qa in _answered_by_faq(pairs, entries)} if entries else set()
+    proposals = [*_entries(
+        [qa for qa in pairs if id(qa) not in covered], min_support, max_variants
+    ), *variants]  # fmt: skip
+    proposals.sort(key=lambda p: (-p.score, p.id))
+    return proposals
+
+
+def _entries(pairs: list[QA], min_support: int, max_variants: int) -> list[Proposal]:
     by_question: dict[tuple[str, ...], list[QA]] = defaultdict(list)
-    for qa in good_pairs(conversations):
+    for qa in pairs:
         key = question_key(qa.question)
         if key and signature(qa.answer):
             by_question[key].append(qa)
@@ -243,15 +292,73 @@ def learn(
         best_sig, _ = ranked[0]
         others = [group[0].answer for _, group in ranked[1:4]]
         chosen[best_sig].append((key, qas, others))
-    proposals = [_proposal(sig, clusters, max_variants) for sig, clusters in chosen.items()]
-    proposals.sort(key=lambda p: (-p.score, p.id))
-    return proposals
+    return [_proposal(sig, clusters, max_variants) for sig, clusters in chosen.items()]
+
+
+def _answered_by_faq(pairs: list[QA], entries: list[FaqItem]) -> Iterator[QA]:
+    for qa, _ in _faq_matches(pairs, entries):
+        yield qa
+
+
+def _faq_matches(pairs: list[QA], entries: list[FaqItem]) -> Iterator[tuple[QA, FaqItem]]:
+    """Pairs whose agent reply gives an FAQ entry's answer, with that entry (best match, id)."""
+    sigs = [(bigrams(signature(e.answer)), e) for e in sorted(entries, key=lambda e: e.faq)]
+    sigs = [(g, e) for g, e in sigs if g]
+    for qa in pairs:
+        g = bigrams(signature(qa.answer))
+        if not g:
+            continue
+        best = max(((dice(g, eg), e) for eg, e in sigs), key=lambda t: t[0], default=None)
+        if best is not None and best[0] >= VARIANT_MATCH:
+            yield qa, best[1]
+
+
+def learn_variants(pairs: list[QA], entries: list[FaqItem]) -> list[Proposal]:
+    """New wordings of existing entries: buyer questions an agent answered with the entry's
+    answer, which the bot does not already answer confidently with that entry."""
+    from kefu.faq.index import FaqIndex
+
+    bot = FaqIndex.build(entries)
+    groups: dict[tuple[str, tuple[str, ...]], list[QA]] = defaultdict(list)
+    for qa, entry in _faq_matches(pairs, entries):
+        key = question_key(qa.question)
+        if not key:
+            continue
+        said = bot.answer(qa.question)
+        if said is not None and said.confident and said.faq == entry.faq:
+            continue  # the bot already answers this wording with the entry
+        groups[(entry.faq, key)].append(qa)
+    by_id = {e.faq: e for e in entries}
+    out: list[Proposal] = []
+    for (faq, key), qas in sorted(groups.items()):
+        entry = by_id[faq]
+        wordings = [t for t, _ in Counter(qa.question for qa in qas).most_common()]
+        ratings = [qa.rating for qa in qas if qa.rating is not None]
+        convs = sorted({qa.conversation for qa in qas})
+        evidence = Evidence(
+            asked=len(qas), uses=len(qas), conversations=convs[:MAX_EVIDENCE],
+            agents=sorted({qa.agent for qa in qas if qa.agent}),
+            mean_rating=round(sum(ratings) / len(ratings), 2) if ratings else None,
+            orders_after=sum(1 for qa in qas if qa.ordered),
+            alternatives=list(dict.fromkeys(qa.answer for qa in qas))[:3],
+        )  # fmt: skip
+        digest = hashlib.sha1(("\x00".join((faq, *key))).encode()).hexdigest()[:12]
+        out.append(Proposal(
+            id=f"variant-{digest}", question=wordings[0], answer=entry.answer,
+            variants=wordings[1:20], kind="variant", target=faq, evidence=evidence,
+            score=round(answer_quality(len(convs), evidence.orders_after, ratings), 3),
+        ))  # fmt: skip
+    return out
 
 
 def _quality(group: list[QA]) -> float:
+    """Reuse, orders and ratings; a reply that several agents gave counts more (not one
+    agent's habit)."""
     ratings = [qa.rating for qa in group if qa.rating is not None]
     orders = sum(1 for qa in group if qa.ordered)
-    return answer_quality(len({qa.conversation for qa in group}), orders, ratings)
+    agents = len({qa.agent for qa in group if qa.agent})
+    base = answer_quality(len({qa.conversation for qa in group}), orders, ratings)
+    return base + 0.5 * max(0, agents - 1)
 
 
 def _proposal(
@@ -367,8 +474,22 @@ def accepted(proposals: Iterable[Proposal]) -> list[FaqItem]:
             weight=float(max(1, p.evidence.uses)),
         )
         for p in proposals
-        if p.status in ("approved", "edited")
+        if p.status in ("approved", "edited") and p.kind == "entry"
     ]
+
+
+def with_variants(entries: Iterable[Any], proposals: Iterable[Proposal]) -> list[FaqItem]:
+    """`entries` with the wordings of their approved (or edited) variant proposals added."""
+    items = {it.faq: it for it in map(as_item, entries)}
+    for p in proposals:
+        if p.kind != "variant" or p.status not in ("approved", "edited") or p.target not in items:
+            continue
+        it = items[p.target]
+        new = tuple(dict.fromkeys([*it.variants, p.question, *p.variants]))
+        items[p.target] = FaqItem(
+            it.faq, it.question, it.answer, new, it.keywords, it.related, it.weight, it.source
+        )
+    return list(items.values())
 
 
 def merge(previous: Iterable[Proposal], fresh: Iterable[Proposal]) -> list[Proposal]:

@@ -75,7 +75,9 @@ def learn_store(service: Any, store: str, now: int, min_support: int = 2) -> dic
     """Mine the store's log and merge into its proposals; decisions already taken stay."""
     with service.sessions() as s:
         chats = group_conversations(repo.logged_events(s, store, LEARNED_EVENTS, page=10_000))
-        fresh = learn(chats, min_support=min_support)
+        st = service.engine.states.get(store)
+        faq = [st.faq[k] for k in sorted(st.faq)] if st is not None else []
+        fresh = learn(chats, min_support=min_support, faq=faq)
         before = {p.id: p for p in proposals(s, store)}
     merged = merge(before.values(), fresh)
     changed = [p for p in merged if _ENC.encode(p) != _ENC.encode(before.get(p.id, p)) or
@@ -124,8 +126,27 @@ def relearn_due(service: Any, now: int) -> list[str]:
     return ran
 
 
-def faq_event(store: str, p: Proposal, now: int, enabled: bool = True) -> dict[str, Any]:
-    """The `faq` event that puts an approved proposal into the bot (or takes it out)."""
+def faq_event(
+    store: str, p: Proposal, now: int, enabled: bool = True, current: Any = None
+) -> dict[str, Any] | None:
+    """The `faq` event that puts an approved proposal into the bot (or takes it out).
+
+    A variant proposal rewrites its target entry (`current`, the engine's FaqEntry) with the
+    proposal's wordings added (or, when withdrawn, removed); None when the entry is gone.
+    """
+    if p.kind == "variant":
+        if current is None:
+            return None
+        mine = [p.question, *p.variants]
+        have = list(current.variants)
+        if enabled:
+            variants = list(dict.fromkeys([*have, *mine]))
+        else:
+            variants = [v for v in have if v not in mine]
+        return {"type": "faq", "ts": now, "store": store, "faq": current.faq,
+                "question": current.question, "answer": current.answer,
+                "variants": variants[:200], "keywords": list(current.keywords),
+                "related": list(current.related), "enabled": True}  # fmt: skip
     return {"type": "faq", "ts": now, "store": store, "faq": p.id, "question": p.question,
             "answer": p.answer, "variants": p.variants[:50], "enabled": enabled}  # fmt: skip
 

@@ -70,7 +70,8 @@ def test_turns_pair_buyer_questions_with_agent_answers():
                   msg(4, "b", "buyer", "好的")])  # fmt: skip
     (c,) = group_conversations(evs)
     pairs = list(qa_pairs(c))
-    assert [(p.question, p.answer) for p in pairs] == [("你好，包邮吗", "亲，满99包邮")]
+    # courtesy never becomes part of a pair (#16): the greeting and a lone 亲 are cut
+    assert [(p.question, p.answer) for p in pairs] == [("包邮吗", "满99包邮")]
 
 
 def test_frequent_question_gets_the_most_reused_answer():
@@ -187,3 +188,80 @@ def test_learn_command_reads_events_and_writes_proposals(tmp_path):
     assert p.answer == "满99包邮" and p.evidence.uses == 2
     res = CliRunner().invoke(app, ["faq", "ask", "包邮吗", "--proposals", str(out)])
     assert res.exit_code == 0 and orjson.loads(res.stdout) == {"answer": None}  # not approved
+
+
+# ---------------------------------------------------------------- #16: proposals worth approving
+
+
+def test_courtesy_is_cut_from_both_sides():
+    from kefu.faq.learn import substance
+
+    assert substance("您好，我是客服小夏，现货48小时内发货哦") == "现货48小时内发货哦"
+    assert substance("亲，满99包邮") == "亲，满99包邮"  # the address stays, it is no greeting
+    assert substance("亲，在的，请问有什么可以帮您？") == ""
+    assert substance("在吗？什么时候发货") == "什么时候发货"
+    assert substance("好的，谢谢，祝您生活愉快") == ""
+    assert substance("稍等，正在为您查询，已经发出了") == "已经发出了"
+
+
+def test_greetings_and_self_introductions_never_become_answers():
+    evs = decode([
+        msg(0, "b1", "buyer", "在吗"), msg(MIN, "b1", "agent", "您好，我是客服小夏"),
+        msg(2 * MIN, "b1", "buyer", "什么时候发货"),
+        msg(3 * MIN, "b1", "agent", "亲，现货48小时内发货哦"),
+    ])  # fmt: skip
+    pairs = list(qa_pairs(group_conversations(evs)[0]))
+    assert [(p.question, p.answer) for p in pairs] == [("什么时候发货", "亲，现货48小时内发货哦")]
+
+
+def test_a_reply_several_agents_give_wins_over_one_agents_habit():
+    evs = chat(0, "有赠品吗", "这款是店里的爆款", agent="a1")
+    evs += chat(1, "有赠品吗", "这款是店里的爆款", agent="a1")
+    evs += chat(2, "有赠品吗", "买就送收纳袋一个", agent="a2")
+    evs += chat(3, "有赠品吗", "买就送收纳袋一个", agent="a3")
+    (p,) = learn(group_conversations(decode(evs)), min_support=2)
+    assert p.answer == "买就送收纳袋一个"
+
+
+SHIP = {"type": "faq", "ts": T0, "store": "s1", "faq": "ship", "question": "什么时候发货",
+        "answer": "亲，现货48小时内发货哦"}  # fmt: skip
+
+
+def test_an_agent_reply_with_a_faq_answer_proposes_a_variant_and_approval_teaches_the_bot():
+    from kefu.engine.core import Engine
+    from kefu.engine.settings import parse_config
+    from kefu.faq.live import faq_event
+
+    wording = "我那单走了没"
+    evs = chat(0, wording, "您好，我是客服小夏，亲，现货48小时内发货哦", agent="a1")
+    evs += chat(1, "有赠品吗", "买就送收纳袋一个")
+    engine = Engine(parse_config({}))
+    engine.feed(decode([SHIP])[0])
+    st = engine.states["s1"]
+    bot = __import__("kefu.conversations.bot", fromlist=["answer"])
+    before = bot.answer(st, wording, threshold=0.5)
+    assert before is None or not before.confident or before.faq != "ship"
+
+    proposals = learn(group_conversations(decode(evs)), min_support=1, faq=st.faq.values())
+    (variant,) = [p for p in proposals if p.kind == "variant"]
+    assert (variant.target, variant.question) == ("ship", wording)
+    assert variant.evidence.conversations == ["b0#1"]
+    assert all(p.answer != "亲，现货48小时内发货哦" for p in proposals if p.kind == "entry")
+
+    event = faq_event("s1", approve(variant, "boss", at=T0), T0 + 1, current=st.faq["ship"])
+    engine.feed(decode_line(orjson.dumps(event)))
+    after = bot.answer(engine.states["s1"], wording, threshold=0.5)
+    assert after is not None and after.confident and after.faq == "ship"
+    # withdrawn: the wording is taken out of the entry again
+    gone = faq_event("s1", reject(approve(variant, "boss", at=T0), "boss"), T0 + 2,
+                     enabled=False, current=engine.states["s1"].faq["ship"])  # fmt: skip
+    assert wording not in gone["variants"] and gone["answer"] == SHIP["answer"]
+
+
+def test_a_wording_the_bot_already_answers_is_not_proposed_again():
+    evs = chat(0, "啥时候发货呀", "亲，现货48小时内发货哦")
+    from kefu.faq import FaqItem
+
+    faq = [FaqItem("ship", "什么时候发货", "亲，现货48小时内发货哦")]
+    proposals = learn(group_conversations(decode(evs)), min_support=1, faq=faq)
+    assert proposals == []
