@@ -21,6 +21,8 @@ DEMO_SETTINGS = {
     # kefu's own bot answers (the simulated log holds no bot messages: logged_bots=False),
     # so the demo shop's widget gets bot replies and the 转人工 button.
     "urge": {"min_intent": 0.4},
+    # A buyer the workbench's agent leaves unanswered moves to a colleague after 3 minutes.
+    "routing": {"reassign_after": "3m"},
 }
 BATCH = 2_000
 
@@ -68,17 +70,77 @@ def _ingest_history(service: object, days: int, buyers: int, seed: int) -> Itera
     return iter(())
 
 
-def _live_stream(service: object, lines: Iterator[bytes], stop: threading.Event) -> None:
-    """Feed the rest of today's simulated events as the wall clock reaches them."""
+def _live_stream(
+    service: object, lines: Iterator[bytes], stop: threading.Event, keep: set[str]
+) -> None:
+    """Feed the rest of today's simulated events as the wall clock reaches them.
+
+    The status of the agents in `keep` (the person at the printed workbench, the colleague on
+    duty) is not the simulation's to change: their `agent.status` events are left out.
+    """
+    from kefu.engine import events as ev
     from kefu.engine.readers import decode_line
 
     ingest = service.ingest  # type: ignore[attr-defined]
     for line in lines:
-        due = decode_line(line).at
+        event = decode_line(line)
+        if isinstance(event, ev.AgentStatus) and event.agent in keep:
+            continue
+        due = event.at
         while due > time.time() * 1000:
             if stop.wait(min(1.0, due / 1000 - time.time())):
                 return
         ingest([line])
+
+
+def _stand_ins(service: object, responder: object, store: str, stop: threading.Event) -> None:
+    """Once a second: the simulated agents' replies to live buyers that are due (sim.responder)."""
+    from kefu.engine.service import EngineService
+    from kefu.sim.responder import Responder
+
+    assert isinstance(service, EngineService) and isinstance(responder, Responder)
+    while not stop.wait(1.0):
+        with service.lock:
+            st = service.engine.states.get(store)
+            lines = responder.due(st, int(time.time() * 1000)) if st is not None else []
+        if lines:
+            service.ingest(lines)
+
+
+def _staff(service: object) -> tuple[str | None, list[object], list[str]]:
+    """The demo store, its agents (most open chats first) and its supervisors."""
+    from kefu.engine.service import EngineService
+
+    assert isinstance(service, EngineService)
+    with service.lock:
+        states = service.engine.states
+        store = "s001" if "s001" in states else min(states, default=None)
+        st = states.get(store) if store is not None else None
+        staff = [a for a in st.agents.values() if a.role != "assistant"] if st else []
+        agents = sorted(
+            (a for a in staff if a.role == "agent"),
+            key=lambda a: (a.status != "online", -a.open, a.agent),
+        )
+        bosses = sorted(a.agent for a in staff if a.role == "supervisor")
+    return store, list(agents), bosses
+
+
+def _put_online(service: object, store: str, agents: list[str]) -> None:
+    """Log `agent.status online` now for these agents (the demo's own events)."""
+    now = int(time.time() * 1000)
+    service.ingest(  # type: ignore[attr-defined]
+        [
+            {
+                "type": "agent.status",
+                "store": store,
+                "agent": a,
+                "status": "online",
+                "ts": now,
+                "id": f"demo-online-{a}-{now}",
+            }
+            for a in agents
+        ]
+    )
 
 
 def demo_command(
@@ -95,6 +157,7 @@ def demo_command(
 
     from kefu.api.app import create_app
     from kefu.engine.service import EngineService
+    from kefu.sim.responder import Responder, simulated_team
     from kefu.storage.db import make_engine, upgrade
 
     if fresh and db.startswith("sqlite:///"):
@@ -106,8 +169,20 @@ def demo_command(
     if not service.engine.states:
         rest = _ingest_history(service, days, buyers, seed)
     stop = threading.Event()
+    # Today's backlog first (a few seconds), so the printed agent is chosen from today's load.
+    rest = _catch_up(service, rest)
+    store, agents, _ = _staff(service)
+    keep: set[str] = set()
+    if store is not None and agents:
+        person = agents[0].agent  # type: ignore[attr-defined]
+        duty = next((a.agent for a in agents[1:]), None)  # type: ignore[attr-defined]
+        keep = {person} | ({duty} if duty else set())
+        _put_online(service, store, sorted(keep))
+        responder = Responder(simulated_team(seed, buyers), operated={person}, seed=seed)
+        threading.Thread(target=_stand_ins, args=(service, responder, store, stop),
+                         daemon=True, name="demo-stand-ins").start()  # fmt: skip
     stream = threading.Thread(
-        target=_live_stream, args=(service, rest, stop), daemon=True, name="demo-stream"
+        target=_live_stream, args=(service, rest, stop, keep), daemon=True, name="demo-stream"
     )
     stream.start()
     app = create_app(service)
@@ -120,44 +195,49 @@ def demo_command(
         stop.set()
 
 
-def _demo_links(
-    service: object, host: str, port: int, wait_s: float = 5.0
-) -> list[tuple[str, str]]:
-    """Signed-in links to the web app: the agent with the most open chats, a supervisor (admin
-    role, so settings can be saved) and the demo shop with a buyer's widget token.
+def _catch_up(service: object, lines: Iterator[bytes]) -> Iterator[bytes]:
+    """Ingest what of `lines` is already due (today's backlog); return the rest."""
+    from kefu.engine.readers import decode_line
 
-    Today's simulated backlog is ingested by the stream thread; wait up to `wait_s` for an agent
-    to hold a conversation so the workbench opens populated.
-    """
+    batch: list[bytes] = []
+    for line in lines:
+        if decode_line(line).at > time.time() * 1000:
+            if batch:
+                service.ingest(batch)  # type: ignore[attr-defined]
+            return itertools.chain([line], lines)
+        batch.append(line)
+        if len(batch) >= BATCH:
+            service.ingest(batch)  # type: ignore[attr-defined]
+            batch = []
+    if batch:
+        service.ingest(batch)  # type: ignore[attr-defined]
+    return iter(())
+
+
+def _demo_links(service: object, host: str, port: int) -> list[tuple[str, str]]:
+    """Signed-in links to the web app: the online agent with the most open chats (put online
+    by the demo, so chats reach them), a supervisor (admin role, so settings can be saved) and
+    the demo shop with a buyer's widget token."""
     from kefu.accounts.tokens import buyer_token, create_token
     from kefu.engine.service import EngineService
 
     assert isinstance(service, EngineService)
-    deadline = time.time() + wait_s
-    while True:
-        with service.lock:
-            states = service.engine.states
-            store = "s001" if "s001" in states else min(states, default=None)
-            st = states.get(store) if store is not None else None
-            staff = [a for a in st.agents.values() if a.role != "assistant"] if st else []
-            agents = sorted(
-                (a for a in staff if a.role == "agent"), key=lambda a: (-a.open, a.agent)
-            )
-            bosses = sorted(a.agent for a in staff if a.role == "supervisor")
-        if store is None:
-            return []
-        if (agents and agents[0].open) or time.time() >= deadline:
-            break
-        time.sleep(0.25)
-    agent = agents[0].agent if agents else "demo-agent"
+    store, agents, bosses = _staff(service)
+    if store is None:
+        return []
+    first = agents[0] if agents else None
+    agent = first.agent if first is not None else "demo-agent"  # type: ignore[attr-defined]
+    name = (first.name or agent) if first is not None else agent  # type: ignore[attr-defined]
+    status = first.status if first is not None else "offline"  # type: ignore[attr-defined]
+    open_chats = first.open if first is not None else 0  # type: ignore[attr-defined]
     boss = bosses[0] if bosses else "demo-boss"
     with service.sessions.begin() as s:
         agent_token = create_token(s, store, agent, "agent", "kefu demo")
         boss_token = create_token(s, store, boss, "admin", "kefu demo")
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/app"
-    open_chats = agents[0].open if agents else 0
+    label = f"workbench ({name}, {status}, {open_chats} open)"
     return [
-        (f"workbench (agent {agent}, {open_chats} open)", f"{base}/workbench?token={agent_token}"),
+        (label, f"{base}/workbench?token={agent_token}"),
         (f"supervisor ({boss})", f"{base}/supervisor?token={boss_token}"),
         ("demo shop (buyer chat widget)", f"{base}/shop.html?token={buyer_token(store, 'demo')}"),
     ]

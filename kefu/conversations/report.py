@@ -17,6 +17,9 @@ Readings (written down in docs/handoff_report.md):
 - `queue_wait_s`: queued → assigned, or → left the queue unserved (a wait cut short by
   leaving still counts, else a long queue looks short); as `kefu insight` computes it.
 - `human_served_share`: conversations with an agent message / conversations.
+- `reassignments` / `reassigned_conversations`: `assign`s with reason `reassign:timeout`
+  (rules.md §2 reply timeout: the serving person left the buyer unanswered) and the
+  conversations that had at least one.
 - `satisfaction_rate`: ratings ≥ 4 / ratings (metrics.md §2), ratings of the group's
   conversations. (`review` events rate products, not service: not counted.)
 - `inquiry_to_order_rate` (metrics.md §1): inquiry buyers of the group (human,
@@ -45,6 +48,7 @@ import pyarrow as pa
 from scipy import stats
 
 from kefu.conversations.gate import store_tier
+from kefu.conversations.routing import REASSIGN_TIMEOUT
 from kefu.engine import actions as act
 from kefu.engine.core import Engine
 from kefu.engine.events import Event
@@ -104,6 +108,8 @@ ROW_IDS = (
     "queue_wait_p90_s",
     "human_served_conversations",
     "human_served_share",
+    "reassignments",
+    "reassigned_conversations",
     "ratings",
     "good_ratings",
     "satisfaction_rate",
@@ -226,6 +232,10 @@ def _base(d: Derived, bands: Sequence[int], lo: int | None, hi: int | None) -> i
         req_ms=tr.ts_ms.min(where=requested),
     )
     spoke = m.filter(m.sender == "agent").group_by("cid").aggregate(agent_msgs=m.seq.count())
+    a = d.f["assignments"]
+    moved = (
+        a.filter(a.reason == REASSIGN_TIMEOUT).group_by("cid").aggregate(reassigns=a.cid.count())
+    )
     o = d.f["orders"]
     orders = o.select("store", "buyer", o_ms=o.ts_ms, o_day=day_of(o.local_ms))
     j = t.select("cid", "store", "buyer", "day", "opened_ms", "validity_days").join(
@@ -234,6 +244,7 @@ def _base(d: Derived, bands: Sequence[int], lo: int | None, hi: int | None) -> i
     j = j.filter((j.o_ms >= j.opened_ms) & (j.o_day - j.day < j.validity_days))
     ordered = j.group_by("cid").aggregate(orders=j.o_ms.count())
     t = left_join(left_join(left_join(t, per, ["cid"]), spoke, ["cid"]), ordered, ["cid"])
+    t = left_join(t, moved, ["cid"])
     band = ibis.cases(*[(t.bucket < high, label) for _, high, label in band_labels(bands)])
     clicks = t.clicks.fill_null(0)
     asked = t.req_ms.notnull()
@@ -242,6 +253,7 @@ def _base(d: Derived, bands: Sequence[int], lo: int | None, hi: int | None) -> i
         band=band,
         clicks=clicks,
         failures=t.failures.fill_null(0),
+        reassigns=t.reassigns.fill_null(0),
         clicked=t.shown & (clicks > 0),
         asked=asked,
         served=asked & (t.la_ts >= t.req_ms).fill_null(False),
@@ -280,6 +292,8 @@ def _conversation_counts(b: ir.Table) -> ir.Table:
             "served_requests": t.cid.count(where=t.served),
             "transfer_failures": t.failures.sum(),
             "human_served_conversations": t.cid.count(where=t.agent_served),
+            "reassignments": t.reassigns.sum(),
+            "reassigned_conversations": t.cid.count(where=t.reassigns > 0),
             "buyers": t.buyer.nunique(),
             "order_buyers": t.buyer.nunique(where=t.ordered),
             "inquiry_buyers": t.buyer.nunique(where=t.inquiry),

@@ -8,6 +8,12 @@ frees — a closed conversation, an agent coming online, a capacity raise.
 
 `busy` agents are logged in but take no new conversations: with everyone busy or full the
 buyer queues; with everyone offline the transfer fails.
+
+Reply timeout (`routing.reassign_after`): a buyer left unanswered that long by the person
+serving them moves to a colleague of the group with free capacity (`assign`, reason
+`reassign:timeout`), or to the head of the group's queue when nobody else is free; the first
+agent gets an `agent.notice` (a project action: internal, never shown to the buyer). A queued
+buyer who was already waiting keeps the head: their wait started before anyone else's.
 """
 
 from __future__ import annotations
@@ -18,6 +24,22 @@ from kefu.engine.settings import Settings
 from kefu.engine.state import AgentState, Conversation, QueueEntry, StoreState
 
 HOUR_MS = 3_600_000
+REASSIGN_TIMEOUT = "reassign:timeout"
+
+
+class AgentNotice(Action, tag="agent.notice", kw_only=True):
+    """Project addition: an internal notice to the person `agent` (never shown to the buyer).
+
+    `reason` `reassign:timeout`: the buyer waited `waited_s` for this agent's reply and moved
+    to `to_agent` (None: to the head of the group's queue).
+    """
+
+    buyer: str
+    conversation: str
+    agent: str
+    reason: str
+    to_agent: str | None = None
+    waited_s: float = 0.0
 
 
 def capacity(agent: AgentState, settings: Settings) -> int:
@@ -52,11 +74,13 @@ def members(st: StoreState, group: str) -> list[AgentState]:
     return in_group or agents
 
 
-def free_agent(st: StoreState, group: str, settings: Settings) -> AgentState | None:
+def free_agent(
+    st: StoreState, group: str, settings: Settings, exclude: str | None = None
+) -> AgentState | None:
     """The least-loaded online agent of the group with spare capacity, ties by longest idle."""
     best: AgentState | None = None
     for a in members(st, group):
-        if a.status != "online" or a.open >= capacity(a, settings):
+        if a.status != "online" or a.open >= capacity(a, settings) or a.agent == exclude:
             continue
         if best is None or (a.open, a.last_assigned, a.agent) < (
             best.open,
@@ -200,3 +224,39 @@ def queue_leave_action(st: StoreState, conv: Conversation, now: int, reason: str
     since = leave_queue(st, conv) or now
     return QueueLeave(ts=now, store=st.store, buyer=conv.buyer, conversation=conv.id,
                       group=group, waited_s=(now - since) / 1000, reason=reason)  # fmt: skip
+
+
+def enqueue_first(st: StoreState, conv: Conversation, group: str, now: int) -> None:
+    """Put `conv` at the head of `group`'s queue (its wait began before the others')."""
+    q = st.queues.setdefault(group, [])
+    q.insert(0, QueueEntry(conv.buyer, conv.id, now))
+    conv.group = group or None
+    conv.queued_at = now
+
+
+def reassign(st: StoreState, conv: Conversation, ctx: Ctx, waited_ms: int) -> list[Action]:
+    """Reply timeout: move `conv` from its silent agent to a colleague, else to the queue head.
+
+    The first agent's capacity is released before the colleague's is taken, so the
+    conversation is never held by two agents; the first agent is told (`agent.notice`).
+    """
+    first = conv.agent
+    if not conv.human or first is None:
+        return []
+    group = conv.group or ""
+    target = free_agent(st, group, ctx.settings, exclude=first)
+    out: list[Action] = []
+    if target is not None:
+        out.append(assign(st, conv, target, ctx.now, REASSIGN_TIMEOUT))
+    else:
+        release(st, conv)
+        conv.human = False
+        conv.agent = None
+        enqueue_first(st, conv, group, ctx.now)
+        text = ctx.settings.handoff.queue_text.replace("{position}", "1")
+        out.append(result(st, conv, ctx.now, "queued", position=1, text=text))
+    out.append(AgentNotice(ts=ctx.now, store=st.store, buyer=conv.buyer, conversation=conv.id,
+                           agent=first, reason=REASSIGN_TIMEOUT,
+                           to_agent=target.agent if target is not None else None,
+                           waited_s=waited_ms / 1000))  # fmt: skip
+    return out

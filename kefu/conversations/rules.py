@@ -10,19 +10,47 @@ Readings chosen where the rules leave room (seed 003 wins over rules.md):
   an excluded tier, an expired button) is refused on the server: `ignored`, never more.
 - A click while queued, or once a person has the conversation, is `ignored` (never a second
   assignment). An agent's own message makes the conversation human ("agent_message").
+- Answered (rules.md §2 reply timeout, §4 item 6): a buyer message waits for an answer until
+  an agent's message, a logged bot message or the engine bot's confident FAQ answer. The
+  bot's "still learning" / "not sure" replies and the transfer texts do not answer it.
+  `conv.ext["awaiting"]` holds when the first unanswered buyer message came (absent: none).
+  A bare acknowledgement (好的, 谢谢, 嗯嗯, 那我拍了, ok …, no question mark) asks nothing
+  and waits for no answer: buyers often close a chat with one.
+- Reply timeout (`routing.reassign_after` > 0): the serving person has that long from the
+  later of that message and their assignment; then `routing.reassign` moves the buyer.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from kefu.conversations import bot, routing
 from kefu.conversations.gate import button_arm, note_reception
 from kefu.engine import events as ev
-from kefu.engine.actions import Action, BotReply, HandoffButton
+from kefu.engine.actions import Action, Assign, BotReply, HandoffButton
 from kefu.engine.core import Capability, Ctx
 from kefu.engine.grouping import agent_state
-from kefu.engine.state import Conversation, StoreState
+from kefu.engine.state import Conversation, StoreState, Timer
+
+AWAITING = "awaiting"
+REPLY_DUE = "reply.due"
+_ACK = re.compile(
+    r"^(好的?|好滴|好哒|嗯+|哦+|噢+|ok|okay|thanks?|thank you|谢谢(亲|你|啦|了)?|多谢|感谢|收到|"
+    r"知道了?|明白了?|行|可以的?|了解了?|没问题|那我(先)?(拍|买|下单)了?|我再看看|晚点(再)?(拍|买)|"
+    r"拜拜|再见|亲|啦|了|呀|哈+)+$",
+    re.IGNORECASE,
+)
+_NOISE = re.compile(r"[\s,.!~，。！～、…:：;；\-—\U0001F300-\U0001FAFF]+")
+
+
+def asks_something(text: str) -> bool:
+    """Whether a buyer message waits for an answer (everything but a bare acknowledgement)."""
+    if "?" in text or "？" in text:
+        return True
+    bare = _NOISE.sub("", text)
+    return bool(bare) and not _ACK.match(bare)
+
 
 _OFFSETS: dict[tuple[int, str], int] = {}
 
@@ -85,12 +113,14 @@ def on_message(st: StoreState, e: ev.Message, ctx: Ctx) -> list[Action] | None:
     if conv is None:
         return None
     if e.sender == "buyer":
-        return _buyer_message(st, conv, e, ctx)
+        return _armed(st, ctx, _buyer_message(st, conv, e, ctx), conv)
     if e.sender == "bot":
+        _answered(conv, ctx)
         return _bot_spoke(st, conv, ctx) or None
     if e.sender == "agent" and e.agent is not None:
         if conv.first_reply is None:
             conv.first_reply = "agent"
+        _answered(conv, ctx)
         agent = agent_state(st, e.agent)
         st.last_agent[conv.buyer] = (agent.agent, ctx.now)
         if not conv.human or conv.agent != agent.agent:
@@ -98,10 +128,66 @@ def on_message(st: StoreState, e: ev.Message, ctx: Ctx) -> list[Action] | None:
     return None
 
 
+def unanswered_since(conv: Conversation) -> int | None:
+    """When the buyer's first still-unanswered message came (None: every message answered)."""
+    since = conv.ext.get(AWAITING)
+    return int(since) if since is not None else None
+
+
+def _answered(conv: Conversation, ctx: Ctx) -> None:
+    conv.ext.pop(AWAITING, None)
+    ctx.cancel(f"{REPLY_DUE}:{conv.id}")
+
+
+def _arm(st: StoreState, conv: Conversation, ctx: Ctx) -> None:
+    """(Re)arm the reply timeout of a person-served conversation with an unanswered buyer."""
+    after = ctx.settings.routing.reassign_after_ms
+    since = unanswered_since(conv)
+    if after <= 0 or since is None or not conv.human or conv.closed is not None:
+        return
+    start = max(since, conv.assigned_at or since)
+    ctx.schedule(f"{REPLY_DUE}:{conv.id}", start + after, REPLY_DUE,
+                 buyer=conv.buyer, conversation=conv.id)  # fmt: skip
+
+
+def _armed(
+    st: StoreState, ctx: Ctx, actions: list[Action] | None, conv: Conversation | None = None
+) -> list[Action] | None:
+    """Arm reply timeouts for `conv` and every conversation these actions assigned."""
+    if ctx.settings.routing.reassign_after_ms <= 0:
+        return actions
+    if conv is not None:
+        _arm(st, conv, ctx)
+    for a in actions or ():
+        if isinstance(a, Assign):
+            c = st.open.get(a.buyer)
+            if c is not None and c.id == a.conversation:
+                _arm(st, c, ctx)
+    return actions
+
+
+def on_reply_due(st: StoreState, timer: Timer, ctx: Ctx) -> list[Action] | None:
+    """The serving person left the buyer unanswered for `reassign_after`: move the buyer."""
+    conv = st.open.get(timer.data["buyer"])
+    if conv is None or conv.id != timer.data["conversation"] or not conv.human:
+        return None
+    since = unanswered_since(conv)
+    after = ctx.settings.routing.reassign_after_ms
+    if since is None or after <= 0:
+        return None
+    start = max(since, conv.assigned_at or since)
+    if ctx.now < start + after:  # the setting grew since the timer was set
+        _arm(st, conv, ctx)
+        return None
+    return _armed(st, ctx, routing.reassign(st, conv, ctx, ctx.now - start))
+
+
 def _buyer_message(
     st: StoreState, conv: Conversation, e: ev.Message, ctx: Ctx
 ) -> list[Action] | None:
     note_reception(st, e.buyer, ctx.now, _offset_ms(ctx))
+    if AWAITING not in conv.ext and (e.product or e.products or asks_something(e.text)):
+        conv.ext[AWAITING] = ctx.now
     conv.last_text = e.text
     if e.product is not None:
         conv.last_product = e.product
@@ -130,6 +216,7 @@ def _buyer_message(
     else:
         conv.bot_misses = 0
         text = entry.text
+        conv.ext.pop(AWAITING, None)  # a confident FAQ answer answers the buyer
     if first and s.bot.greeting:  # on a line of its own: never glued to the answer (#16)
         text = f"{s.bot.greeting.rstrip()}\n{text}"
     out.extend(_bot_spoke(st, conv, ctx))
@@ -150,7 +237,7 @@ def on_click(st: StoreState, e: ev.TransferClick, ctx: Ctx) -> list[Action] | No
         return None
     if not conv.human and conv.queued_at is None and not button_visible(conv, ctx.now):
         return [routing.result(st, conv, ctx.now, "ignored")]
-    return transfer(st, conv, ctx, "button")
+    return _armed(st, ctx, transfer(st, conv, ctx, "button"))
 
 
 def on_transfer(st: StoreState, e: ev.Transfer, ctx: Ctx) -> list[Action] | None:
@@ -167,10 +254,10 @@ def on_transfer(st: StoreState, e: ev.Transfer, ctx: Ctx) -> list[Action] | None
         ):
             return [routing.result(st, conv, ctx.now, "failed", agent=e.to_agent,
                                    text="colleague offline or full")]  # fmt: skip
-        return [routing.assign(st, conv, target, ctx.now, "transfer:agent")]
+        return _armed(st, ctx, [routing.assign(st, conv, target, ctx.now, "transfer:agent")])
     agent = routing.free_agent(st, e.to_group or "", ctx.settings)
     if agent is not None:
-        return [routing.assign(st, conv, agent, ctx.now, "transfer:group")]
+        return _armed(st, ctx, [routing.assign(st, conv, agent, ctx.now, "transfer:group")])
     routing.release(st, conv)
     conv.human = False
     conv.agent = None
@@ -179,7 +266,7 @@ def on_transfer(st: StoreState, e: ev.Transfer, ctx: Ctx) -> list[Action] | None
 
 def on_capacity_change(st: StoreState, e: ev.Event, ctx: Ctx) -> list[Action] | None:
     """An agent came online or got more capacity: serve the queue."""
-    return routing.drain(st, ctx) or None
+    return _armed(st, ctx, routing.drain(st, ctx)) or None
 
 
 def on_faq(st: StoreState, e: ev.Faq, ctx: Ctx) -> list[Action] | None:
@@ -194,7 +281,8 @@ def on_conversation_closed(st: StoreState, conv: Conversation, ctx: Ctx) -> list
     if conv.queued_at is not None:
         out.append(routing.queue_leave_action(st, conv, ctx.now, "closed"))
     routing.release(st, conv)
-    out.extend(routing.drain(st, ctx))
+    ctx.cancel(f"{REPLY_DUE}:{conv.id}")
+    out.extend(_armed(st, ctx, routing.drain(st, ctx)) or ())
     return out or None
 
 
@@ -208,5 +296,6 @@ CAPABILITY = Capability(
         "agent.status": on_capacity_change,
         "faq": on_faq,
     },
+    timers={REPLY_DUE: on_reply_due},
     on_close=on_conversation_closed,
 )

@@ -100,7 +100,15 @@ class HandoffSection(_Section, frozen=True):
 class RoutingSection(_Section, frozen=True):
     default_capacity: Annotated[int, Meta(ge=1, le=1000)] = 5
     sticky_hours: Annotated[int, Meta(ge=0, le=24 * 365)] = 48
+    # rules.md §2 reply timeout: "0" = off; e.g. "3m" moves an unanswered buyer to a colleague.
+    reassign_after: Annotated[str, Meta(pattern=r"^\s*(0|\d+(\.\d+)?\s*(ms|s|m|h|d))\s*$")] = "0"
     rules: list[RoutingRule] = msgspec.field(default_factory=list)
+
+    @property
+    def reassign_after_ms(self) -> int:
+        """The reply timeout in milliseconds (0 = off)."""
+        v = self.reassign_after.strip()
+        return 0 if v == "0" else parse_duration(v)
 
 
 class GuideSection(_Section, frozen=True):

@@ -13,6 +13,8 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from kefu.urge.copy import LOW_STOCK
+
 
 @dataclass(frozen=True)
 class Category:
@@ -205,7 +207,16 @@ class Product:
         return {"product": self.id, "title": self.title, "price": self.price,
                 "category": self.category, "attrs": self.attrs, "description": self.description,
                 "status": self.status, "stock": self.stock,
-                "urge_text": f"亲，您看中的{self.title}库存不多了，今天下单优先发货哦"}  # fmt: skip
+                "urge_text": self.urge_text()}  # fmt: skip
+
+    def urge_text(self) -> str:
+        """The store's urge line: "only {stock} left" only for an item that is nearly sold out.
+
+        `{stock}` is filled in by the urge rules from the catalogue at send time.
+        """
+        if 0 < self.stock <= LOW_STOCK:
+            return f"亲，您看中的{self.title}只剩{{stock}}件了，喜欢的话尽快下单哦"
+        return f"亲，您看中的{self.title}现在下单，尽快为您发货哦"
 
 
 def shop_price(base: float, rng: random.Random) -> float:

@@ -2,10 +2,15 @@
 
 An urge is due `urge.delay` after the latest message of a conversation in which the buyer
 consulted (each new message moves the due time). When it falls due the checks run in this
-order and the first that fails gives the `urge.skip` reason: `disabled`, `ordered` (an order
-since the conversation began), `low_intent`, `cap_conversation` (one per conversation),
+order and the first that fails gives the `urge.skip` reason: `disabled`, `unanswered` (the
+buyer's latest message has no answer yet — by an agent, a logged bot message or the bot's
+confident FAQ answer; the person serving the conversation, if any, gets an `urge.alert` at
+once instead: an urge must never read as if the shop ignored the question), `ordered` (an
+order since the conversation began), `low_intent`, `cap_conversation` (one per conversation),
 `cap_24h` (one per buyer per store per rolling 24 h), `aftersale` (a case open, or closed
 within `aftersale_cooldown`), `no_sender` (`last_agent`, then `assistant`).
+
+Copy never claims what the catalogue does not say (`kefu.urge.copy`).
 
 Product: the one an agent recommended in this conversation, else the highest-intent card the
 buyer sent in the last 24 h (bot conversations included), else none (generic copy).
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import msgspec
 
+from kefu.conversations.rules import unanswered_since
 from kefu.engine import events as ev
 from kefu.engine.actions import Action, UrgeAlert, UrgeSend, UrgeSkip
 from kefu.engine.core import Capability, Ctx
@@ -26,6 +32,7 @@ from kefu.urge.copy import urge_text
 
 SKIP_REASONS = (
     "disabled",
+    "unanswered",
     "ordered",
     "low_intent",
     "cap_conversation",
@@ -80,6 +87,8 @@ def _skip_reason(st: StoreState, conv: Conversation, ctx: Ctx) -> tuple[str | No
     now, buyer = ctx.now, conv.buyer
     if not s.enabled:
         return "disabled", None
+    if unanswered_since(conv) is not None:
+        return "unanswered", None
     if u.last_order.get(buyer, -1) >= conv.opened:
         return "ordered", None
     if s.min_intent > 0 and buyer_intent(st, buyer, ctx) < s.min_intent:
@@ -109,8 +118,13 @@ def on_due(st: StoreState, timer: Timer, ctx: Ctx) -> list[Action] | None:
         return None
     reason, sender = _skip_reason(st, conv, ctx)
     if reason is not None or sender is None:
-        return [UrgeSkip(ts=ctx.now, store=st.store, buyer=conv.buyer, conversation=conv.id,
-                         reason=reason or "no_sender")]  # fmt: skip
+        why = reason or "no_sender"
+        out: list[Action] = [UrgeSkip(ts=ctx.now, store=st.store, buyer=conv.buyer,
+                                      conversation=conv.id, reason=why)]  # fmt: skip
+        if reason == "unanswered" and conv.human and conv.agent and conv.closed is None:
+            out.append(UrgeAlert(ts=ctx.now, store=st.store, buyer=conv.buyer,
+                                 conversation=conv.id, agent=conv.agent))  # fmt: skip
+        return out
     product = conv.ext.get("urge_product") or intent.best_card(st, conv.buyer, ctx.now)
     text = urge_text(st, product, ctx.settings.urge)
     conv.ext["urged"] = ctx.now

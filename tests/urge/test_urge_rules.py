@@ -118,6 +118,7 @@ def test_skip_no_sender_and_assistant_fallback() -> None:
     bot_only = [
         ev("cart.add", 0.5, buyer="b1", product="p1"),
         msg("b1", 1, text="有货吗", product="p1"),
+        msg("b1", 1.2, sender="bot", text="有货的亲"),  # a logged bot answer answers it
     ]
     assert kinds(run(bot_only, urge={"senders": ["last_agent"]})) == [("urge.skip", "no_sender")]
     out = run(bot_only, urge={"assistant": "helper"})

@@ -202,7 +202,7 @@ def test_demo_prints_signed_in_links(db_url: str, monkeypatch: pytest.MonkeyPatc
     try:
         start = date.today() - timedelta(days=1)
         svc.ingest(list(generate(stores=1, buyers=100, days=1, seed=2, start=start)))
-        links = dict(_demo_links(svc, "0.0.0.0", 8123, wait_s=0))
+        links = dict(_demo_links(svc, "0.0.0.0", 8123))
         urls = list(links.values())
         assert [u.split("?")[0] for u in urls] == [
             "http://127.0.0.1:8123/app/workbench",
