@@ -132,7 +132,7 @@ def list_proposals(
     request: Request,
     store: str,
     status: str | None = Query("proposed", pattern="^(proposed|approved|rejected|edited|all)$"),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=2**63 - 1),
     limit: int = Query(50, ge=1, le=500),
     _: Principal = Depends(staff("supervisor")),
 ) -> dict[str, Any]:

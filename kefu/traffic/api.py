@@ -170,7 +170,7 @@ def keywords(
     window: int = Query(7, ge=1, le=366, description="Days in the window."),
     to: str | None = Query(None, description="Last day (default: the latest imported)."),
     sort: str = Query("popularity", pattern="^(popularity|competition|click_share)$"),
-    limit: int | None = Query(None, ge=1),
+    limit: int | None = Query(None, ge=1, le=100_000),
     fmt: str = _FMT,
 ) -> Any:
     """Each keyword's mean popularity, online products, competition and click share over

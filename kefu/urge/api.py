@@ -61,7 +61,9 @@ def urges(
     date_to: str | None = Query(None, alias="to"),
     sender: str | None = Query(None, description="Only urges sent by this account."),
     buyer: str | None = Query(None, description="Only urges to this buyer."),
-    after: int = Query(0, ge=0, description="Page: urges with a sequence number above this."),
+    after: int = Query(
+        0, ge=0, le=2**63 - 1, description="Page: urges with a sequence number above this."
+    ),
     limit: int = Query(50, ge=1, le=500),
     fmt: str = Query("json", alias="format", pattern="^(json|csv)$"),
 ) -> Any:
