@@ -14,7 +14,7 @@ router = APIRouter(tags=["health"])
 def home() -> str:
     """Where to go next: the web app, the API docs, health. Names no store (tenant isolation)."""
     return f"""<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
-<title>kefu 客服 {__version__}</title>
+<title>kefu 客服 {__version__}</title><link rel="icon" type="image/svg+xml" href="/app/favicon.svg">
 <style>body{{font-family:system-ui,sans-serif;max-width:46rem;margin:3rem auto;padding:0 1rem}}
 code{{background:#f3f3f3;padding:0 .25rem}}</style></head><body>
 <h1>kefu 客服</h1>

@@ -98,6 +98,18 @@ def mount_webapp(app: FastAPI, dist: Path | None = None) -> None:
     def app_root() -> RedirectResponse:
         return RedirectResponse(f"{PREFIX}/")
 
+    # Browsers ask every site for /favicon.ico whatever the page links: answer with the icon.
+    @app.api_route("/favicon.ico", methods=["GET", "HEAD"], include_in_schema=False)
+    def favicon() -> Response:
+        icon = where / "favicon.svg"
+        if not icon.is_file():
+            return Response(status_code=204)
+        return Response(
+            icon.read_bytes(),
+            media_type="image/svg+xml",
+            headers={"cache-control": "public, max-age=86400"},
+        )
+
     if (where / "index.html").is_file():
         app.mount(PREFIX, SpaFiles(directory=where, html=True), name="webapp")
         return

@@ -17,6 +17,7 @@ from kefu.api.webapp import mount_webapp
 from kefu.engine.service import EngineService
 from kefu.engine.settings import parse_config
 from kefu.storage.db import make_engine
+from kefu.testing import REPO
 
 S = "shop1"
 T = 1_800_000_000_000
@@ -46,6 +47,7 @@ def built(tmp_path: Path) -> Path:
     (dist / "index.html").write_text("<!doctype html><div id=app>spa</div>", encoding="utf-8")
     (dist / "widget.js").write_text("/* widget */", encoding="utf-8")
     (dist / "assets" / "index-abc123.js").write_text("/* app */", encoding="utf-8")
+    (dist / "favicon.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
     return dist
 
 
@@ -220,3 +222,22 @@ def test_demo_prints_signed_in_links(db_url: str, monkeypatch: pytest.MonkeyPatc
     finally:
         svc.close()
         engine.dispose()
+
+
+def test_the_icon_answers_at_favicon_ico_and_in_the_app(client: Any) -> None:
+    """Browsers ask every site for /favicon.ico: no 404 on any page."""
+    c, _ = client
+    for path in ("/favicon.ico", "/app/favicon.svg"):
+        r = c.get(path)
+        assert r.status_code == 200 and r.headers["content-type"].startswith("image/svg+xml")
+    assert 'href="/app/favicon.svg"' in c.get("/").text  # the landing page links it too
+
+
+def test_the_real_build_links_icon_and_manifest() -> None:
+    dist = REPO / "web" / "dist"
+    if not (dist / "index.html").is_file():
+        pytest.skip("web app not built")
+    html = (dist / "index.html").read_text(encoding="utf-8")
+    assert 'rel="icon"' in html and 'rel="manifest"' in html
+    assert (dist / "favicon.svg").is_file() and (dist / "manifest.webmanifest").is_file()
+    assert 'rel="icon"' in (dist / "shop.html").read_text(encoding="utf-8")
