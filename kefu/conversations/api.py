@@ -247,6 +247,20 @@ def buyer_transcript(
     return Page(items=chunk, next_after=cursor)
 
 
+@buyer_router.get("/state", summary="Who serves the buyer now (the widget header)",
+                  responses={**UNAUTHORIZED, **FORBIDDEN})  # fmt: skip
+def buyer_state(request: Request, p: Principal = Depends(buyer)) -> Any:
+    """`state` agent / queued / bot / closed / none, the serving person's nickname and the
+    queue position (1 = next): the widget re-reads it after every assign, queue, transfer and
+    reassignment instead of replaying the transcript's history."""
+    from kefu.api.webapp import _store_name
+
+    svc = _service(request)
+    assert p.buyer is not None
+    name = live.store_display_name(svc, _store_name(svc, p.store), p.store)
+    return {**live.buyer_state(svc, p.store, p.buyer), "store_name": name}
+
+
 @buyer_router.post("/signal", summary="Typing indicator / read receipt (ephemeral)",
                    status_code=204, responses={**UNAUTHORIZED, **FORBIDDEN})  # fmt: skip
 def buyer_signal(body: Signal, request: Request, p: Principal = Depends(buyer)) -> None:

@@ -28,9 +28,10 @@ from kefu.storage import models
 THREE_MIN_S = 180.0
 BUYER_ACTIONS = ("bot.reply", "transfer.result", "assign", "urge.send", "conversation.closed",
                  "queue.leave")  # fmt: skip
-STAFF_ACTIONS = (*BUYER_ACTIONS, "guide.panel", "urge.alert")
-# Never shown to a buyer (rules.md §4: urge.alert is internal; guide.panel is the agent's).
-_TO_AGENT_ONLY = ("guide.panel", "urge.alert")
+STAFF_ACTIONS = (*BUYER_ACTIONS, "guide.panel", "urge.alert", "agent.notice")
+# Never shown to a buyer (rules.md §4: urge.alert is internal; guide.panel is the agent's;
+# agent.notice tells an agent a buyer they left unanswered moved on).
+_TO_AGENT_ONLY = ("guide.panel", "urge.alert", "agent.notice")
 
 
 @dataclass
@@ -50,6 +51,7 @@ class ConversationView:
     pending: int
     queue_position: int | None
     last_text: str
+    agent_name: str | None = None
 
 
 def _live(service: EngineService, store: str) -> list[dict[str, Any]]:
@@ -95,6 +97,7 @@ def open_conversations(
             for conv, sender, ts in s.execute(q):
                 times[str(conv)].append((sender, ts))
     tz = service.engine.settings(store).tz
+    names = agent_names(service, store)
     views = []
     for c in live:
         handed = c["handed"] or c["opened"]
@@ -114,6 +117,7 @@ def open_conversations(
             waiting_since=format_ts(since, tz) if since is not None else None,
             waiting_s=round(waiting, 3), over_3min=waiting > THREE_MIN_S, pending=len(pending),
             queue_position=c["position"], last_text=c["last_text"],
+            agent_name=names.get(c["agent"] or "") if c["agent"] else None,
         ))  # fmt: skip
     views.sort(key=lambda v: (-v.waiting_s, v.opened, v.conversation))
     return views
@@ -216,7 +220,65 @@ def transcript(
             doc["ts"] = format_ts(ts, tz)
             items.append((ts, 1, seq, {"id": f"a{seq}", **doc}))
     items.sort(key=lambda t: (t[0], t[1], t[2]))
+    names = agent_names(service, store)
+    for _, _, _, doc in items:
+        for field in ("agent", "sender", "to_agent"):
+            who = doc.get(field)
+            if isinstance(who, str) and who in names:
+                doc[f"{field}_name"] = names[who]
     return [t[3] for t in items]
+
+
+def agent_names(service: EngineService, store: str) -> dict[str, str]:
+    """Display names of the store's staff accounts (id → name; the id when it has none)."""
+    with service.lock:
+        st = service.engine.states.get(store)
+        return {a.agent: a.name or a.agent for a in st.agents.values()} if st else {}
+
+
+def store_display_name(service: EngineService, stored: str | None, store: str) -> str:
+    """The store's name: its own, else the shop its sub-accounts are named after (山野茶坊:小宇,
+    the platform's convention), else the id."""
+    if stored and stored != store:
+        return stored
+    shops = [n.split(":")[0] for n in agent_names(service, store).values() if ":" in n]
+    return max(sorted(set(shops)), key=shops.count) if shops else store
+
+
+def nickname(name: str) -> str:
+    """What a buyer sees of a sub-account name: 山野茶坊:小宇 → 小宇 (the shop is implied)."""
+    return name.split(":")[-1].strip() or name
+
+
+def buyer_state(service: EngineService, store: str, buyer: str) -> dict[str, Any]:
+    """The buyer's conversation as the widget header shows it, decided on the server.
+
+    `state`: `agent` (a person serves it), `queued` (with `position`, 1 = next), `bot`, or
+    `closed`/`none`. `agent_name` is the serving person's nickname, never an account id.
+    """
+    with service.lock:
+        st = service.engine.states.get(store)
+        conv = st.conversation_of(buyer) if st is not None else None
+        if st is None or conv is None:
+            return {"conversation": None, "state": "none", "agent_name": None, "position": None}
+        from kefu.conversations.routing import position
+
+        open_ = conv.closed is None and st.open.get(buyer) is conv
+        agent = st.agents.get(conv.agent) if conv.human and conv.agent else None
+        if not open_:
+            state = "closed"
+        elif conv.human:
+            state = "agent"
+        elif conv.queued_at is not None:
+            state = "queued"
+        else:
+            state = "bot"
+        return {
+            "conversation": conv.id,
+            "state": state,
+            "agent_name": nickname(agent.name or agent.agent) if agent and open_ else None,
+            "position": position(st, conv) if state == "queued" else None,
+        }
 
 
 def buyer_conversation(service: EngineService, store: str, buyer: str) -> str | None:
