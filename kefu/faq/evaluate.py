@@ -142,7 +142,7 @@ def baseline_index(train: list[JddcPair]) -> FaqIndex:
 
 def learned_index(train: list[JddcPair]) -> tuple[FaqIndex, int]:
     """The learned bot: proposals mined from the training conversations, all approved."""
-    proposals = learn(jddc_conversations(train), min_support=1)
+    proposals = learn(jddc_conversations(train), min_support=1, on_topic_only=False, courtesy=True)
     items = accepted(approve(p, "eval", at=0) for p in proposals)
     index = FaqIndex.build(items, vote=True, prior=JDDC_PRIOR, pool=JDDC_POOL)
     return index, len(proposals)

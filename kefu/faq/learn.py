@@ -179,6 +179,9 @@ _COURTESY = re.compile(
     r"(?:请|麻烦)?(?:您)?稍等(?:一下|片刻)?|正在(?:为您)?(?:查询|核实|查看|处理).{0,6}|"
     r"好的|好滴|嗯+|恩+|哦+|噢+|收到|明白|了解|是的|对的|对|谢谢|感谢.{0,10}|多谢|不客气|"
     r"还有(?:其他|别的|什么).{0,12}(?:吗|呢)|祝您.{0,12}|再见|拜拜|"
+    r"有什么问题.{0,12}(?:帮|为)您.{0,10}|请问(?:您)?还有其他.{0,14}|您太客气了.{0,4}|"
+    r"这都是我应该做.{0,8}|很高兴遇到.{0,16}|亲爱的|妹子|小妹|"
+    r"(?:咨询)?订单(?:号|编号)[:：]?\S*|订单金额[:：]\S*|下单时间[:：]\S*|"
     r"#e-s\[[^\]]*\]|\[[^\[\]]{1,40}\])$",
     re.I,
 )
@@ -194,7 +197,7 @@ def substance(text: str) -> str:
     return "" if _ADDRESS_ONLY.match(said) else said
 
 
-def qa_pairs(chat: Chat) -> Iterator[QA]:
+def qa_pairs(chat: Chat, courtesy: bool = False) -> Iterator[QA]:
     """Each buyer turn with the agent turn right after it (bot and system turns break pairs);
     courtesy clauses are cut from both sides and a side with nothing else breaks the pair."""
     msgs = chat.messages
@@ -206,7 +209,7 @@ def qa_pairs(chat: Chat) -> Iterator[QA]:
         q: list[str] = []
         product = None
         while i < len(msgs) and msgs[i].sender == "buyer":
-            said = substance(msgs[i].text)
+            said = msgs[i].text.strip() if courtesy else substance(msgs[i].text)
             if said:
                 q.append(said)
             product = msgs[i].product or product
@@ -215,7 +218,7 @@ def qa_pairs(chat: Chat) -> Iterator[QA]:
         agent = None
         end = 0
         while i < len(msgs) and msgs[i].sender == "agent":
-            said = substance(msgs[i].text)
+            said = msgs[i].text.strip() if courtesy else substance(msgs[i].text)
             if said:
                 a.append(said)
             agent = msgs[i].agent
@@ -226,12 +229,12 @@ def qa_pairs(chat: Chat) -> Iterator[QA]:
             yield QA("，".join(q), "，".join(a), chat.id, agent, chat.rating, ordered, product)
 
 
-def good_pairs(conversations: Iterable[Chat]) -> Iterator[QA]:
+def good_pairs(conversations: Iterable[Chat], courtesy: bool = False) -> Iterator[QA]:
     """Question/answer pairs of every conversation not rated badly."""
     for chat in conversations:
         if chat.rating is not None and chat.rating <= BAD_RATING:
             continue
-        yield from qa_pairs(chat)
+        yield from qa_pairs(chat, courtesy)
 
 
 # ---------------------------------------------------------------- mining
@@ -254,6 +257,8 @@ def learn(
     min_support: int = 2,
     max_variants: int = 200,
     faq: Iterable[Any] = (),
+    on_topic_only: bool = True,
+    courtesy: bool = False,
 ) -> list[Proposal]:
     """Proposed FAQ entries and variants mined from conversations, most supported first.
 
@@ -261,20 +266,41 @@ def learn(
     be proposed (1 keeps every question, as the JDDC evaluation does). `faq`: the store's
     entries — where an agent's reply gives an entry's answer, the buyer's wording becomes a
     proposed *variant* of that entry (one asking is enough: an agent vouched for it) instead
-    of a new entry.
+    of a new entry. `on_topic_only`: propose only answers that share a concept with their
+    question (what a supervisor reviews); False keeps every cluster's best answer (the JDDC
+    recall evaluation, where each entry is only one candidate among many). `courtesy`: keep
+    greetings and sign-offs in the pairs (that evaluation again: JD agents' real replies are
+    often only courtesy, and it scores replies against them).
     """
-    pairs = list(good_pairs(conversations))
+    pairs = list(good_pairs(conversations, courtesy))
     entries = [as_item(e) for e in faq]
     variants = learn_variants(pairs, entries) if entries else []
     covered = {id(qa) for qa in _answered_by_faq(pairs, entries)} if entries else set()
     proposals = [*_entries(
-        [qa for qa in pairs if id(qa) not in covered], min_support, max_variants
+        [qa for qa in pairs if id(qa) not in covered], min_support, max_variants, on_topic_only
     ), *variants]  # fmt: skip
     proposals.sort(key=lambda p: (-p.score, p.id))
     return proposals
 
 
-def _entries(pairs: list[QA], min_support: int, max_variants: int) -> list[Proposal]:
+# Concepts too general to show that an answer is about its question.
+_GENERIC_CONCEPTS = frozenset(["可以", "怎么", "何时", "商品", "订单", "你好", "操作", "人工"])
+
+
+def on_topic(question: str, answer: str) -> bool:
+    """The answer speaks of something the question asks about (a shared shop concept:
+    价保 -> 签收7天内降价可申请差价 shares 价保; 查到没 -> 会退到您的礼品卡 shares nothing)."""
+    from kefu.faq.lexicon import words
+
+    q = set(words(question)) - _GENERIC_CONCEPTS
+    return bool(q & (set(words(answer)) - _GENERIC_CONCEPTS))
+
+
+def _entries(
+    pairs: list[QA], min_support: int, max_variants: int, topic: bool = True
+) -> list[Proposal]:
+    """New entries: each frequent question cluster with its best on-topic answer (a cluster
+    whose answers never speak of what it asks is not proposed)."""
     by_question: dict[tuple[str, ...], list[QA]] = defaultdict(list)
     for qa in pairs:
         key = question_key(qa.question)
@@ -287,7 +313,10 @@ def _entries(pairs: list[QA], min_support: int, max_variants: int) -> list[Propo
             continue
         by_answer: dict[str, list[QA]] = defaultdict(list)
         for qa in qas:
-            by_answer[signature(qa.answer)].append(qa)
+            if not topic or on_topic(qa.question, qa.answer):
+                by_answer[signature(qa.answer)].append(qa)
+        if not by_answer:
+            continue
         ranked = sorted(by_answer.items(), key=lambda kv: (-_quality(kv[1]), kv[0]))
         best_sig, _ = ranked[0]
         others = [group[0].answer for _, group in ranked[1:4]]

@@ -215,12 +215,22 @@ def test_greetings_and_self_introductions_never_become_answers():
 
 
 def test_a_reply_several_agents_give_wins_over_one_agents_habit():
-    evs = chat(0, "有赠品吗", "这款是店里的爆款", agent="a1")
-    evs += chat(1, "有赠品吗", "这款是店里的爆款", agent="a1")
-    evs += chat(2, "有赠品吗", "买就送收纳袋一个", agent="a2")
-    evs += chat(3, "有赠品吗", "买就送收纳袋一个", agent="a3")
+    evs = chat(0, "有赠品吗", "赠品是一个钥匙扣", agent="a1")
+    evs += chat(1, "有赠品吗", "赠品是一个钥匙扣", agent="a1")
+    evs += chat(2, "有赠品吗", "有赠品，买就送收纳袋一个", agent="a2")
+    evs += chat(3, "有赠品吗", "有赠品，买就送收纳袋一个", agent="a3")
     (p,) = learn(group_conversations(decode(evs)), min_support=2)
-    assert p.answer == "买就送收纳袋一个"
+    assert p.answer == "有赠品，买就送收纳袋一个"
+
+
+def test_an_answer_must_speak_of_what_was_asked():
+    # 从哪里发货 -> 全店包邮 / 有赠品吗 -> 这款是店里的爆款: agents' replies off the question
+    evs = []
+    for n in range(3):
+        evs += chat(2 * n, "有赠品吗", "这款是店里的爆款", agent=f"a{n}")
+        evs += chat(2 * n + 1, "价保吗", "签收7天内降价可以申请差价", agent=f"a{n}")
+    props = learn(group_conversations(decode(evs)), min_support=2)
+    assert [(p.question, p.answer) for p in props] == [("价保吗", "签收7天内降价可以申请差价")]
 
 
 SHIP = {"type": "faq", "ts": T0, "store": "s1", "faq": "ship", "question": "什么时候发货",
