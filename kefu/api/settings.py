@@ -7,16 +7,18 @@ the same point, and the log itself is the audit trail (who, when, what).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from kefu.accounts.tokens import Principal
 from kefu.api.deps import FORBIDDEN, NOT_FOUND, UNAUTHORIZED, staff
 from kefu.engine.output import format_ts
-from kefu.engine.settings import SettingsError, check_values, merge_values
+from kefu.engine.settings import SECTIONS, SettingsError, check_values, merge_values
 from kefu.storage.models import Event
 
 router = APIRouter(
@@ -26,9 +28,64 @@ router = APIRouter(
 )
 
 INVALID: dict[int | str, dict[str, Any]] = {
-    422: {"description": "A value that breaks config.md; `detail` names the key", "content": {
-        "application/json": {"example": {"detail": "bad value for `urge.delay`: ..."}}}},
+    422: {"description": "Values that break config.md: `detail` names every bad key; `errors` "
+          "lists them one by one with a `code` (min, max, type, duration, enum, timezone, "
+          "unknown_key, table, invalid) and its parameters, for a UI to word in its language",
+          "content": {"application/json": {"example": {
+              "detail": "bad value for `bot.threshold`: Expected `float` <= 1.0",
+              "errors": [{"key": "bot.threshold", "code": "max", "limit": 1.0,
+                          "message": "bad value for `bot.threshold`: Expected `float` <= 1.0"}]}}}},
 }  # fmt: skip
+
+_TYPES = {"float": "number", "int": "integer", "bool": "boolean", "array": "list", "str": "text",
+          "object": "table"}  # fmt: skip
+
+
+def _classify(key: str, message: str) -> dict[str, Any]:
+    """A settings error as a code and its parameters (the message stays for API users)."""
+    out: dict[str, Any] = {"key": key, "message": message}
+    if message.startswith("unknown key"):
+        return {**out, "code": "unknown_key"}
+    if m := re.search(r"Expected `\w+` (<=|>=|<|>) (-?[\d.]+)", message):
+        limit = float(m.group(2))
+        value = int(limit) if limit.is_integer() and "`int`" in message else limit
+        return {**out, "code": "max" if "<" in m.group(1) else "min", "limit": value}
+    if m := re.search(r"Expected `(\w+)`, got `(\w+)`", message):
+        return {**out, "code": "type", "expected": _TYPES.get(m.group(1), m.group(1))}
+    if "duration" in message:
+        return {**out, "code": "duration"}
+    if "Invalid enum value" in message:
+        return {**out, "code": "enum"}
+    if "unknown timezone" in message:
+        return {**out, "code": "timezone"}
+    if "expected a table" in message:
+        return {**out, "code": "table"}
+    return {**out, "code": "invalid"}
+
+
+def field_errors(values: Any) -> list[dict[str, Any]]:
+    """Every bad key of a `{section: {key: value}}` change, each checked on its own, so a
+    form learns about all of them at once (a settings file stops at the first)."""
+    if not isinstance(values, dict):
+        return [_classify("", "bad value: expected a table of sections")]
+    errors: list[dict[str, Any]] = []
+    for section, keys in values.items():
+        if section not in SECTIONS:
+            errors.append(_classify(str(section), f"unknown key `{section}`"))
+        elif not isinstance(keys, dict):
+            errors.append(_classify(section, f"bad value for `{section}`: expected a table"))
+        else:
+            for key, value in keys.items():
+                try:
+                    check_values({section: {key: value}})
+                except SettingsError as e:
+                    errors.append(_classify(f"{section}.{key}", str(e)))
+    return errors
+
+
+def _invalid(errors: list[dict[str, Any]]) -> JSONResponse:
+    detail = "; ".join(e["message"] for e in errors)
+    return JSONResponse(status_code=422, content={"detail": detail, "errors": errors})
 
 
 def _document(service: Any, store: str) -> dict[str, Any]:
@@ -61,17 +118,19 @@ def change_settings(
         examples=[{"urge": {"delay": "10m", "min_intent": 0.6}, "guide": {"max_items": 4}}],
     ),
     p: Principal = Depends(staff("admin")),
-) -> dict[str, Any]:
-    """Merge `{section: {key: value}}` over the current settings; 422 names a bad key."""
+) -> Any:
+    """Merge `{section: {key: value}}` over the current settings; a 422 lists every bad key."""
     service = request.app.state.service
     if not values or not any(values.values()):
         raise HTTPException(422, "no change: send {section: {key: value}}")
+    errors = field_errors(values)
+    if errors:
+        return _invalid(errors)
     st = service.engine.states.get(store)
     try:
-        check_values(values)
         service.config.with_changes(store, merge_values(st.settings if st else {}, values))
     except SettingsError as e:
-        raise HTTPException(422, str(e)) from None
+        return _invalid([_classify("", str(e))])
     event = {"type": "settings", "ts": service.clock.now(), "store": store,
              "values": values, "agent": p.agent}  # fmt: skip
     result = service.ingest([event])

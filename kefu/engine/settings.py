@@ -193,7 +193,10 @@ def _key_path(err: msgspec.ValidationError, prefix: str) -> str:
     if len(parts) > 1:
         path = [p for p in reversed(parts[1::2]) if p]
         where = ".".join([prefix, *path] if prefix else path)
-        return f"bad value for `{where}`: {parts[0]}"
+        reason = parts[0]
+        if "matching regex" in reason and "(ms|s|m|h|d)" in reason:  # a Duration, not a regex
+            reason = "expected a duration such as '30s', '5m', '24h' or '2d'"
+        return f"bad value for `{where}`: {reason}"
     return f"{prefix}: {msg}" if prefix else msg
 
 

@@ -90,3 +90,35 @@ def test_settings_api_reads_changes_validates_and_audits(live: Live) -> None:
     ]
     more = c.get(f"{url}/history?limit=1&before={hist['next']}", headers=sup).json()
     assert more["items"][0]["values"]["guide"] == {"max_items": 4} and more["next"] is None
+
+
+def test_every_bad_field_is_reported_at_once_with_a_code(live: Live) -> None:
+    """A form learns about all of its mistakes in one answer (threshold 1.5 went unflagged when
+    only the first bad field was reported), each with a code a UI words in its language."""
+    c = live.client
+    admin = live.staff(S, "boss", "admin")
+    url = f"/api/v1/stores/{S}/settings"
+    bad = {
+        "bot": {"threshold": 1.5, "enabled": "yes"},
+        "urge": {"delay": "5 minutes", "min_intent": 0.4},
+        "routing": {"default_capacity": 0},
+        "store": {"tier": "huge", "timezone": "Mars/Olympus"},
+        "nonsense": {"x": 1},
+    }
+    r = c.put(url, headers=admin, json=bad)
+    assert r.status_code == 422
+    body = r.json()
+    codes = {e["key"]: (e["code"], e.get("limit"), e.get("expected")) for e in body["errors"]}
+    assert codes == {
+        "bot.threshold": ("max", 1.0, None),
+        "bot.enabled": ("type", None, "boolean"),
+        "urge.delay": ("duration", None, None),
+        "routing.default_capacity": ("min", 1, None),
+        "store.tier": ("enum", None, None),
+        "store.timezone": ("timezone", None, None),
+        "nonsense": ("unknown_key", None, None),
+    }
+    assert "regex" not in body["detail"] and "bot.threshold" in body["detail"]
+    assert "urge.min_intent" not in body["detail"]  # the good field is not blamed
+    # nothing was applied: the good value in the same change waits for a clean one
+    assert live.service.engine.settings(S).urge.min_intent == 0.5

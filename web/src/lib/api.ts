@@ -3,11 +3,14 @@
 export class ApiError extends Error {
   readonly status: number
   readonly detail: string
+  /** The parsed error body (e.g. a settings 422's `errors` list), null when not JSON. */
+  readonly body: unknown
 
-  constructor(status: number, detail: string) {
+  constructor(status: number, detail: string, body: unknown = null) {
     super(detail)
     this.status = status
     this.detail = detail
+    this.body = body
   }
 }
 
@@ -96,7 +99,7 @@ async function send(method: string, path: string, opts: RequestOptions = {}): Pr
     } catch {
       parsed = null
     }
-    throw new ApiError(res.status, detailOf(parsed, res.status))
+    throw new ApiError(res.status, detailOf(parsed, res.status), parsed)
   }
   return res
 }
