@@ -38,14 +38,27 @@ def eval_recommend(
     online: bool = typer.Option(
         False, "--online", help="Methods learn each test-period day after answering it (live)."
     ),
+    protocol: str = typer.Option(
+        "timesplit",
+        help="timesplit: later baskets asked about their first item, hit = any of the first "
+        "k in the rest (trust this one); lastitem: the older leave-last-item-out protocol.",
+    ),
+    one_category: bool = typer.Option(
+        False, "--one-category", help="timesplit: every product in one category (a tea shop)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
-    """Leave-last-item-out by time: HR@3, HR@10, NDCG@10 of the built-in provider and baselines,
-    with the built-in's HR@10 gain over each and its paired bootstrap 95 % interval."""
+    """Offline evaluation of the guide's recommendations against baselines run on the same
+    split, with paired bootstrap 95 % intervals of the differences (see docs/guide.md)."""
     from kefu.guide.evaluate import DATASETS, ORDERS, evaluate
 
     if data not in DATASETS:
         raise typer.BadParameter(f"one of {', '.join(DATASETS)}", param_hint="--data")
+    if protocol not in ("timesplit", "lastitem"):
+        raise typer.BadParameter("timesplit or lastitem", param_hint="--protocol")
+    if protocol == "timesplit":
+        _timesplit(data, path, test_frac, neighbours, one_category, as_json)
+        return
     if order not in ORDERS:
         raise typer.BadParameter(f"one of {', '.join(ORDERS)}", param_hint="--order")
     with err.status(f"evaluating on {data} …"):
@@ -69,6 +82,36 @@ def eval_recommend(
         out.print(
             f"builtin − {name}: HR@10 {d['hr@10_diff']:+.4f}  (95 % CI {lo:+.4f} … {hi:+.4f})"
         )
+
+
+def _timesplit(
+    data: str, path: Path | None, test_frac: float, neighbours: int, one_category: bool,
+    as_json: bool,
+) -> None:  # fmt: skip
+    from kefu.guide.evaluate import evaluate_timesplit
+
+    with err.status(f"evaluating on {data} (timesplit) …"):
+        doc = evaluate_timesplit(data, path, test_frac, one_category, neighbours=neighbours)
+    if as_json:
+        _dump(doc)
+        return
+    t = Table(
+        title=f"{data}{' (one category)' if one_category else ''}, time split: "
+        f"{doc['train_baskets']} training baskets, {doc['test_cases']} later baskets asked "
+        f"about their first product ({doc['products']} products)"
+    )
+    for col in ("method", "HR@1", "HR@3", "HR@10", "NDCG@10", "coverage", "hits@3"):
+        t.add_column(col, justify="left" if col == "method" else "right")
+    for name, m in doc["methods"].items():
+        t.add_row(name, f"{m['hr@1']:.3f}", f"{m['hr@3']:.3f}", f"{m['hr@10']:.3f}",
+                  f"{m['ndcg@10']:.3f}", f"{m['coverage']:.3f}", str(m["hits@3"]))  # fmt: skip
+    out.print(t)
+    for name, d in doc["kefu_vs"].items():
+        lo, hi = d["ci95"]
+        out.print(f"kefu − {name}: HR@3 {d['hr@3_diff']:+.3f}  (95 % CI {lo:+.3f} … {hi:+.3f})")
+    ratio = doc.get("kefu_over_best_baseline")
+    if ratio is not None:
+        out.print(f"kefu HR@3 / best baseline HR@3 = {ratio:.2f}")
 
 
 def train_intent(

@@ -39,6 +39,18 @@ def _panel(request: Request, store: str, conversation: str) -> tuple[Any, list[s
     return conv, panel
 
 
+def _reason(conv: Any, panel: list[str], settings: Any) -> dict[str, Any] | None:
+    """Why the latest inquiry raised no panel: `low_intent` (with the buyer's intent and the
+    store's threshold), `no_complements`, `unavailable`; `disabled` when the store turned the
+    guide off; `no_inquiry` before any product was asked about. None when a panel is shown."""
+    if not settings.guide.enabled:
+        return {"reason": "disabled"}
+    why = conv.ext.get("guide_reason") if conv is not None else None
+    if why:
+        return dict(why)
+    return None if panel else {"reason": "no_inquiry"}
+
+
 def _item(st: Any, pid: str) -> dict[str, Any]:
     p = st.products.get(pid) if st is not None else None
     if p is None:
@@ -51,14 +63,17 @@ def _item(st: Any, pid: str) -> dict[str, Any]:
 def read_panel(
     store: str, conversation: str, request: Request, _: Principal = Depends(staff())
 ) -> dict[str, Any]:
-    """Items with title, price and stock; empty when no panel was raised."""
-    _, panel = _panel(request, store, conversation)
+    """Items with title, price and stock; empty when no panel was raised. `reason` says why
+    the latest inquiry raised none (see `_reason`); null while its panel is shown."""
+    conv, panel = _panel(request, store, conversation)
     st = request.app.state.service.engine.states.get(store)
+    settings = request.app.state.service.engine.settings(store)
     return {
         "conversation": conversation,
         "inquired": panel[0] if panel else None,
         "items": [_item(st, pid) for pid in panel],
-        "copy": request.app.state.service.engine.settings(store).guide.copy,
+        "copy": settings.guide.copy,
+        "reason": _reason(conv, panel, settings),
     }
 
 

@@ -7,6 +7,10 @@ up to `guide.max_items` complements from the store's one recommendation provider
 off sale or out of stock are never shown (the inquired one included). The same inquired
 product does not raise a second panel in the same conversation. Orders feed the provider
 incrementally; switching `guide.provider` applies to panels from then on.
+
+When an inquiry raises no panel, the conversation remembers why (`guide_reason`: the intent
+was below the store's threshold, or there is nothing to suggest with the product) so the
+workbench can tell the agent instead of staying silent.
 """
 
 from __future__ import annotations
@@ -18,9 +22,10 @@ from kefu.engine.actions import Action, GuidePanel
 from kefu.engine.core import Capability, Ctx
 from kefu.engine.state import ProductState, StoreState
 from kefu.guide.intent_model import buyer_intent
+from kefu.guide.recommend.provider import Catalogue
 
 
-def available(p: ProductState | None) -> bool:
+def available(p: Any) -> bool:
     """On sale and in stock (unknown stock counts as in stock)."""
     return p is not None and p.status == "on_sale" and (p.stock is None or p.stock > 0)
 
@@ -49,12 +54,40 @@ def catalogue(st: StoreState) -> dict[str, ProductState]:
     return st.products
 
 
+def complements_of(
+    rec: Any, store: str, buyer: str, product: str, k: int, catalogue: Catalogue
+) -> list[str]:
+    """Up to `k` available complements of `product` for `buyer`: the provider's own answer
+    (buyer-aware when it offers `complements_for`), re-checked for availability."""
+    many = getattr(rec, "complements_for", None)
+    if many is not None:
+        got = many(store, buyer, product, k, catalogue)
+    else:
+        got = rec.complements(store, product, k * 3, catalogue)
+    return [p for p in dict.fromkeys(got) if p != product and available(catalogue.get(p))][:k]
+
+
+def learn(
+    rec: Any, store: str, buyer: str, items: list[str], ts_ms: int, catalogue: Catalogue
+) -> None:
+    """One order teaches a provider (which may read the catalogue when it re-tunes)."""
+    bind = getattr(rec, "use_catalogue", None)
+    if bind is not None:
+        bind(store, catalogue)
+    rec.observe_order(store, buyer, items, ts_ms)
+
+
 def named_product(st: StoreState, text: str) -> str | None:
     """A catalogue product whose full title appears in the buyer's words (longest first)."""
     if len(text) < 2:
         return None
     hits = [(len(p.title), pid) for pid, p in st.products.items() if p.title and p.title in text]
     return max(hits)[1] if hits else None
+
+
+def _why(reason: str, product: str, intent: float, threshold: float) -> dict[str, Any]:
+    return {"reason": reason, "product": product, "intent": round(intent, 4),
+            "threshold": threshold}  # fmt: skip
 
 
 def on_message(st: StoreState, e: ev.Message, ctx: Ctx) -> list[Action] | None:
@@ -70,15 +103,22 @@ def on_message(st: StoreState, e: ev.Message, ctx: Ctx) -> list[Action] | None:
         return None
     score = buyer_intent(st, e.buyer, ctx)
     if score < g.min_intent:
+        conv.ext["guide_reason"] = _why("low_intent", inquired, score, g.min_intent)
         return None
     picks: list[str] = []
     if g.max_items > 0:
         rec = provider(st, g.provider)
-        candidates = rec.complements(st.store, inquired, g.max_items * 3, catalogue(st))
-        picks = [p for p in candidates if p != inquired and available(st.products.get(p))]
-    products = ([inquired] if available(st.products.get(inquired)) else []) + picks[: g.max_items]
+        picks = complements_of(rec, st.store, e.buyer, inquired, g.max_items, catalogue(st))
+    shown = available(st.products.get(inquired))
+    products = ([inquired] if shown else []) + picks[: g.max_items]
+    if not picks and g.max_items > 0:
+        # Nothing to suggest with it (no other product on sale): say so instead of a panel.
+        reason = "no_complements" if shown else "unavailable"
+        conv.ext["guide_reason"] = _why(reason, inquired, score, g.min_intent)
+        return None
     if not products:
         return None
+    conv.ext.pop("guide_reason", None)
     conv.ext["guide_last"] = inquired
     conv.ext["guide_panel"] = products  # what F6 sends (kefu.guide.api)
     return [GuidePanel(ts=ctx.now, store=st.store, buyer=e.buyer, conversation=conv.id,
@@ -92,8 +132,20 @@ def on_order(st: StoreState, e: ev.Order, ctx: Ctx) -> list[Action] | None:
         return None
     provider(st, ctx.settings.guide.provider)
     for p in providers(st).values():
-        p.observe_order(st.store, e.buyer, items, ctx.now)
+        learn(p, st.store, e.buyer, items, ctx.now, catalogue(st))
     return None
 
 
-CAPABILITY = Capability(name="guide", events={"message": on_message, "order": on_order})
+def on_view(st: StoreState, e: ev.View, ctx: Ctx) -> list[Action] | None:
+    """Providers that read views (substitute evidence: viewed together, rarely bought
+    together) learn them."""
+    for p in providers(st).values():
+        see = getattr(p, "observe_view", None)
+        if see is not None:
+            see(st.store, e.buyer, e.product, ctx.now)
+    return None
+
+
+CAPABILITY = Capability(
+    name="guide", events={"message": on_message, "order": on_order, "view": on_view}
+)

@@ -37,10 +37,31 @@ def test_eval_recommend_prints_every_method(tmp_path):
     path = tmp_path / "slice.csv"
     path.write_text("".join(UCI.read_text(encoding="latin-1").splitlines(True)[:3001]))
     r = CliRunner().invoke(make_app(), ["eval", "recommend", "--data", "uci-retail",
-                                        "--path", str(path), "--json"])  # fmt: skip
+                                        "--path", str(path), "--protocol", "lastitem",
+                                        "--json"])  # fmt: skip
     assert r.exit_code == 0, r.output
     doc = orjson.loads(r.stdout)
     assert list(doc["methods"]) == ["builtin", "popularity", "implicit-cosine", "implicit-bm25"]
+
+
+def test_eval_recommend_timesplit_is_the_default(tmp_path):
+    path = tmp_path / "slice.csv"
+    path.write_text("".join(UCI.read_text(encoding="latin-1").splitlines(True)[:3001]))
+    args = ["eval", "recommend", "--data", "uci-retail", "--path", str(path)]
+    r = CliRunner().invoke(make_app(), [*args, "--json", "--one-category"])
+    assert r.exit_code == 0, r.output
+    doc = orjson.loads(r.stdout)
+    assert doc["protocol"] == "timesplit" and doc["one_category"] is True
+    assert list(doc["kefu_vs"]) == [m for m in doc["methods"] if m != "kefu"]
+    assert {"popularity", "co-occurrence", "item-knn"} <= set(doc["methods"])
+    r = CliRunner().invoke(make_app(), args)
+    assert r.exit_code == 0, r.output
+    assert "kefu − popularity: HR@3" in r.output
+
+
+def test_unknown_protocol_is_refused():
+    args = ["eval", "recommend", "--data", "uci-retail", "--protocol", "leave-one-out"]
+    assert CliRunner().invoke(make_app(), args).exit_code == 2
 
 
 def test_unknown_data_set_is_refused():

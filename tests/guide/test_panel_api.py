@@ -54,7 +54,10 @@ def test_panel_view_and_send_all_with_f6(live: Live) -> None:
     assert panel["inquired"] == "cup"
     assert panel["items"][0]["product"] == "cup"
     complements = [i["product"] for i in panel["items"][1:]]
-    assert set(complements) == {"brush", "sleeve"}  # out-of-stock bag and substitute cup2 never
+    # Out-of-stock bag never; issue 17: cup2 (same category, no substitute evidence) fills
+    # the third place of a full panel after the cup's co-purchases.
+    assert set(complements[:2]) == {"brush", "sleeve"} and complements[2:] == ["cup2"]
+    assert panel["reason"] is None
     assert panel["items"][0]["title"] == "保温杯"
     assert c.post(f"{url}/view", headers=a1).status_code == 204
     r = c.post(f"{url}/send", headers=a1, json={})
@@ -82,6 +85,24 @@ def test_panel_view_and_send_all_with_f6(live: Live) -> None:
     assert before["active"] == [] and before["inactive"] == []
 
 
+def test_the_api_says_why_no_panel_is_shown(live: Live) -> None:
+    c = live.client
+    _seed(live)
+    a1 = live.online(S, "a1")
+    b2 = live.buyer(S, "b2")  # no cart: a card alone scores below the store's threshold
+    res = live.service.ingest([{"type": "settings", "ts": T0 - MIN, "store": S,
+                                "values": {"guide": {"min_intent": 0.9}}}])  # fmt: skip
+    assert not res.rejected
+    c.post("/api/v1/buyer/messages", headers=b2, json={"text": "在吗"})
+    c.post("/api/v1/buyer/transfer", headers=b2)
+    c.post("/api/v1/buyer/messages", headers=b2, json={"text": "看看", "product": "cup"})
+    doc = c.get(f"/api/v1/stores/{S}/conversations/b2~1/guide", headers=a1).json()
+    assert doc["items"] == []
+    why = doc["reason"]
+    assert why["reason"] == "low_intent" and why["product"] == "cup"
+    assert why["threshold"] == 0.9 and 0.0 <= why["intent"] < 0.9
+
+
 def test_send_one_item_custom_text_and_refusals(live: Live) -> None:
     c = live.client
     a1, b1, conv = _served(live)
@@ -93,8 +114,8 @@ def test_send_one_item_custom_text_and_refusals(live: Live) -> None:
     last = [m for m in tr["items"] if m.get("sender") == "agent"][-1]
     assert (last["products"], last["text"]) == (["brush"], "配个杯刷吧")
     # Not in the panel: 422 naming the item; another agent: 409; other store: 404.
-    r = c.post(f"{url}/send", headers=a1, json={"products": ["cup2"]})
-    assert r.status_code == 422 and "cup2" in r.json()["detail"]
+    r = c.post(f"{url}/send", headers=a1, json={"products": ["bag"]})
+    assert r.status_code == 422 and "bag" in r.json()["detail"]
     a2 = live.online(S, "a2")
     assert c.post(f"{url}/send", headers=a2, json={}).status_code == 409
     assert c.post(f"{url}/view", headers=a2).status_code == 409

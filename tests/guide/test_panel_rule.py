@@ -46,13 +46,25 @@ def test_card_in_a_served_conversation_shows_the_panel_inquired_item_first() -> 
     (panel,) = run([*served(), msg("b1", 3, text="这个有货吗", product="cup")])
     assert panel.agent == "a1"
     assert panel.products[0] == "cup"
-    assert set(panel.products[1:]) == {"brush", "sleeve"}  # off sale / out of stock never shown
+    # Off sale / out of stock never shown. Issue 17: the panel is full (max_items = 3) while
+    # enough available products exist, and cup2 (same category, no evidence of being a
+    # substitute) fills the third place after the cup's co-purchases.
+    assert panel.products[1:3] == ["brush", "sleeve"] and panel.products[3:] == ["cup2"]
     assert panel.intent >= 0.5
 
 
 def test_substitutes_are_not_complements() -> None:
-    (panel,) = run([*served(), msg("b1", 3, text="这个有货吗", product="cup")])
-    assert "cup2" not in panel.products  # same category as the inquired item
+    # Issue 17: a substitute by evidence — same category and price band is not enough (cup2
+    # costs 29, the cup 89: kept), buyers comparing them (viewed together, rarely bought
+    # together) is. cup3 is such a one; cup2 stays a complement.
+    cup3 = ev("product", 0, product="cup3", title="不锈钢杯", price=79.0, category="杯子")
+    compared = [ev("view", 0.5 + i / 100 + j / 1000, buyer=f"v{i}", product=p)
+                for i in range(12) for j, p in enumerate(["cup", "cup3", "cup2"])]  # fmt: skip
+    (panel,) = run([cup3, *compared, *served(), msg("b1", 3, text="这个有货吗", product="cup")])
+    assert "cup3" not in panel.products and "cup2" in panel.products
+    (panel,) = run([cup3, *served(), msg("b1", 3, text="这个有货吗", product="cup")],
+                   guide={"max_items": 4})  # fmt: skip
+    assert "cup3" in panel.products  # no evidence: not a substitute
 
 
 def test_no_panel_below_min_intent_or_without_a_person_or_when_disabled() -> None:

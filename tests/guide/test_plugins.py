@@ -11,6 +11,7 @@ import pytest
 from kefu.engine.state import ProductState
 from kefu.guide.recommend import (
     GROUP,
+    BlendProvider,
     BuiltinProvider,
     PopularityProvider,
     ProviderError,
@@ -57,7 +58,9 @@ def site(tmp_path, monkeypatch):
 
 
 def test_builtin_names_give_builtin_providers():
-    assert isinstance(provider_for("builtin"), BuiltinProvider)
+    # issue 17: `builtin` is now the learnt blend; the previous provider is `association`.
+    assert isinstance(provider_for("builtin"), BlendProvider)
+    assert isinstance(provider_for("association"), BuiltinProvider)
     assert isinstance(provider_for("popularity"), PopularityProvider)
 
 

@@ -4,6 +4,7 @@
 store's state, feeds it `order` baskets and asks it for a panel's complements.
 """
 
+from kefu.guide.recommend.blend import BlendProvider
 from kefu.guide.recommend.builtin import BuiltinProvider
 from kefu.guide.recommend.plugins import GROUP, ProviderError, provider_for, provider_names
 from kefu.guide.recommend.popularity import PopularityProvider
@@ -11,6 +12,7 @@ from kefu.guide.recommend.provider import Catalogue, CatalogueItem, Provider, av
 
 __all__ = [
     "GROUP",
+    "BlendProvider",
     "BuiltinProvider",
     "Catalogue",
     "CatalogueItem",

@@ -13,13 +13,15 @@ from collections.abc import Callable
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
+from kefu.guide.recommend.blend import BlendProvider
 from kefu.guide.recommend.builtin import BuiltinProvider
 from kefu.guide.recommend.popularity import PopularityProvider
 from kefu.guide.recommend.provider import Provider
 
 GROUP = "kefu.guide.providers"
 BUILTIN: dict[str, Callable[[], Provider]] = {
-    "builtin": BuiltinProvider,
+    "builtin": BlendProvider,  # the learnt blend (issue 17)
+    "association": BuiltinProvider,  # the previous built-in: association rules + a prior
     "popularity": PopularityProvider,
 }
 
