@@ -66,13 +66,22 @@ def urges(
     ),
     limit: int = Query(50, ge=1, le=500),
     fmt: str = Query("json", alias="format", pattern="^(json|csv)$"),
+    order: str = Query(
+        "asc", pattern="^(asc|desc)$", description="desc: newest first, paged with `before`."
+    ),
+    before: int | None = Query(
+        None, ge=1, le=2**63 - 1, description="Page (desc): urges with a sequence number below."
+    ),
 ) -> Any:
     """One row per urge: buyer, sender, time, product, text and the transcript."""
     service = request.app.state.service
     tz = service.engine.settings(store).tz
+    newest_first = order == "desc"
     q = select(Action.seq, Action.payload, Action.ts_ms).where(
         Action.store == store, Action.type == "urge.send", Action.seq > after
     )
+    if before is not None:
+        q = q.where(Action.seq < before)
     from datetime import datetime, time
 
     lo, hi = day_range(date_from, date_to)
@@ -81,7 +90,8 @@ def urges(
     if hi is not None:
         end = datetime.combine(hi, time(23, 59, 59, 999_000), tz)
         q = q.where(Action.ts_ms <= int(end.timestamp() * 1000))
-    q = q.order_by(Action.seq).limit(limit if fmt == "json" else 100_000)
+    q = q.order_by(Action.seq.desc() if newest_first else Action.seq)
+    q = q.limit(limit if fmt == "json" else 100_000)
     items: list[dict[str, Any]] = []
     with service.sessions() as s:
         for seq, payload, ts_ms in s.execute(q):
@@ -107,7 +117,10 @@ def urges(
                 for i in items]  # fmt: skip
         header = ["ts", "buyer", "sender", "product", "text", "transcript"]
         return csv_download(csv_text(header, rows), f"urges-{store}.csv")
-    return {"items": items, "next_after": items[-1]["seq"] if items else None}
+    last = items[-1]["seq"] if items else None
+    if newest_first:
+        return {"items": items, "next_before": last}
+    return {"items": items, "next_after": last}
 
 
 @router.get("/preview", summary="What each copy mode would send for a product")

@@ -84,3 +84,22 @@ def test_preview_shows_each_copy_mode_and_404s_unknown_products(db_engine) -> No
         assert p["texts"]["generic"]["length"] > 0
         r = c.get("/api/v1/stores/s1/urge/preview", params={"product": "nope"})
         assert r.status_code == 404
+
+
+def test_urge_list_newest_first_pages_with_before(db_engine) -> None:
+    """Supervisors read the latest urges first (the list was oldest first)."""
+    svc = EngineService(db_engine, parse_config({"bot": {"enabled": False}}), clock=VirtualClock())
+    for n, start in enumerate((1, 20, 40)):
+        svc.ingest(consult(f"b{n}", start, prefix=f"x{n}"))
+        svc.tick(parse_ts(at(start + 8)))
+    client = TestClient(create_app(svc, tick_seconds=3600))
+    client.headers.update(staff_headers(db_engine, "s1"))
+    url = "/api/v1/stores/s1/urge/urges"
+    with client as c:
+        oldest = [i["buyer"] for i in c.get(url).json()["items"]]
+        assert oldest == ["b0", "b1", "b2"]
+        page = c.get(url, params={"order": "desc", "limit": 2}).json()
+        assert [i["buyer"] for i in page["items"]] == ["b2", "b1"]
+        rest = c.get(url, params={"order": "desc", "before": page["next_before"]}).json()
+        assert [i["buyer"] for i in rest["items"]] == ["b0"]
+        assert c.get(url, params={"order": "sideways"}).status_code == 422

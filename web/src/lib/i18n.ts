@@ -42,3 +42,11 @@ export function metricLabel(id: string): string {
   const s = t(key)
   return s === key ? id : s
 }
+
+/** A group's name as people read it: A/B arms (`button`), store tiers (`small`) and other
+ * codes the reports use as column names; unknown values are shown as they are. */
+export function groupLabel(value: string): string {
+  const key = `group.${value}`
+  const s = t(key)
+  return s === key ? value : s
+}
