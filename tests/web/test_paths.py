@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from tests.web.conftest import Kefu, shot
 
-QUEUE_TEXT = "当前排队人数较多，您前面还有 1 位，请稍候"
+QUEUE_TEXT = "排队中，下一位就是您"  # position 1: the buyer is next (no "1 ahead")
 OFFLINE_TEXT = "客服暂时不在线，请留言，我们会尽快回复您"
 
 
@@ -36,7 +36,7 @@ def test_queue_position_then_a_person(kefu: Kefu, new_page: Any) -> None:
     _ask(bp, kefu, store, "b1")
     bp.get_by_test_id("kefu-transfer").click()
     expect(bp.get_by_test_id("kefu-system").filter(has_text=QUEUE_TEXT)).to_be_visible()
-    expect(bp.get_by_test_id("kefu-status")).to_contain_text("1")
+    expect(bp.get_by_test_id("kefu-status")).to_have_text(QUEUE_TEXT)
     expect(bp.get_by_test_id("kefu-transfer")).to_be_hidden()
     shot(bp, "10-widget-queued")
 
