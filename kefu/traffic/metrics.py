@@ -437,6 +437,16 @@ class Session:
             expr = expr.filter(expr.store == store)
         return document(run(self.con, expr), [store] if store is not None else (), digits)
 
+    def first_day(self, store: str) -> str | None:
+        """The store's first local day in the log (None: nothing yet) — a comparison with a
+        period before it compares with data that was never collected."""
+        firsts = []
+        for t in self.f.values():
+            if "local_ms" in t.columns and "store" in t.columns:
+                firsts.append(self.con.execute(t.filter(t.store == store).local_ms.min()))
+        known = [int(x) for x in firsts if x is not None and x == x]  # NaN-safe
+        return day_iso(min(known) // DAY_MS) if known else None
+
 
 def compute(
     tables: Tables,

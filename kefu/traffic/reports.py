@@ -89,12 +89,17 @@ def period(
     p_first, p_last = previous_days(first, last)
     cur = session.metrics(Window.days(first, last), scopes, store, None)["stores"][store]
     prev = session.metrics(Window.days(p_first, p_last), scopes, store, None)["stores"][store]
+    data_from = session.first_day(store)
     out: dict[str, Any] = {
         "store": store,
         "from": str(first),
         "to": str(last),
         "previous_from": p_first,
         "previous_to": p_last,
+        # the previous period starts before the store's first data: its totals are partial,
+        # so a change against it is not a change (a UI shows no percentage)
+        "data_from": data_from,
+        "previous_complete": data_from is not None and data_from <= p_first,
     }
     blank = shape({})
     for scope in scopes:

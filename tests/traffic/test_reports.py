@@ -117,3 +117,14 @@ def test_churn_of_one_source(session: Session) -> None:
     assert out["card_churned_users"] == 0 and out["categories"] == []
     search = reports.churn(session, "s1", source="search", min_stores=1, min_buyers=1)
     assert search["card_churned_users"] == 3 and search["bought_elsewhere_users"] == 2
+
+
+def test_a_previous_period_before_the_store_s_log_is_flagged(session: Session) -> None:
+    """+2900 % against days the store had no log for is no change: say it is incomplete."""
+    first = "2024-12-01"  # the store's oldest event in data.py: a payment long before D1
+    full = reports.period(session, "s1", D2, D2, ("total",))
+    assert (full["data_from"], full["previous_complete"]) == (first, True)
+    partial = reports.period(session, "s1", "2024-12-01", "2024-12-10", ("total",))
+    assert partial["previous_to"] < first and partial["previous_complete"] is False
+    nothing = reports.period(session, "nobody", D1, D2, ("total",))
+    assert (nothing["data_from"], nothing["previous_complete"]) == (None, False)

@@ -267,6 +267,8 @@ def test_card_traffic_numbers(seeded: tuple[Kefu, str, str], new_page: Any) -> N
     expect(page.get_by_test_id("traffic-period")).to_contain_text(
         f"本期 {_day(3)} 至 {_day(1)}，对比上期 {_day(6)} 至 {_day(4)}"
     )
+    # the store's log starts at D30: the previous period is complete, so changes are shown
+    expect(page.get_by_test_id("traffic-prev-incomplete")).to_have_count(0)
 
     # The period's card_ ids and their change against D6 … D4 (hand-computed above).
     values = {
@@ -430,6 +432,12 @@ def test_card_traffic_numbers(seeded: tuple[Kefu, str, str], new_page: Any) -> N
     expect(ret.locator(".aud-label")).to_have_text("Returning")
     expect(page.get_by_test_id("traffic-period")).to_contain_text("compared with")
     shot(page, "traffic-en")
+
+    # A range whose previous period lies before the store's log (D30): flagged, no change.
+    _apply_range(page, _day(31), _day(24))
+    expect(page.get_by_test_id("traffic-prev-incomplete")).to_contain_text(
+        f"previous period incomplete (data starts {_day(30)})"
+    )
     assert page.errors == []
 
 

@@ -12,6 +12,10 @@ export interface Period {
   to: string
   previous_from: string
   previous_to: string
+  /** The store's first day with card data; the previous period is partial when it starts
+   * before it (no percentage is shown then). */
+  data_from?: string | null
+  previous_complete?: boolean
   totals: Compared
   sources?: Record<string, Compared>
 }
