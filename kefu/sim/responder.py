@@ -41,7 +41,9 @@ def simulated_team(seed: int, buyers: int, index: int = 0) -> dict[str, Agent]:
 def answer_text(question: str, agent: Agent, first: bool, rng: random.Random) -> str:
     """A simulated agent's reply to a live buyer's question (greeting on its first reply)."""
     kind = next((k for k, words in JD_KINDS.items() if any(w in question for w in words)), "other")
-    options = [t for t in AGENT.get(kind, AGENT["other"]) if "{" not in t and "只剩" not in t]
+    # Lines that hold for any product: no blanks, no stock or fabric claims about this one.
+    options = [t for t in AGENT.get(kind, AGENT["other"])
+               if "{" not in t and "只剩" not in t and "面料" not in t]  # fmt: skip
     text = rng.choice(options or list(AGENT["other"]))
     if first:
         hello = AGENT_HELLO[1].format(name=agent.name.split(":")[-1])
