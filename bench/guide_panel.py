@@ -47,7 +47,7 @@ from kefu.engine.events import AnyEvent
 from kefu.engine.settings import parse_config
 from kefu.engine.state import ProductState
 from kefu.guide import rules
-from kefu.guide.recommend import BuiltinProvider, tuning
+from kefu.guide.recommend import BlendProvider
 
 STORE = "bench"
 DAY = 86_400_000
@@ -117,11 +117,14 @@ class Store:
             yield f"u{self.buyer[i]}", lines, int(self.ts[i])
 
     def catalogue(self) -> dict[str, ProductState]:
-        """Every product; 3 % off sale, 3 % out of stock, the rest in stock."""
+        """Every product; 3 % off sale, 3 % out of stock, the rest in stock. Titles: the
+        category's word, one of 2 000 styles (about 50 products each) and a model number."""
         u = self.rng.random(self.items)
+        style = self.rng.integers(0, 2_000, self.items)
         return {
             name: ProductState(
                 product=name,
+                title=f"{self.cats[i]} style{style[i]} model{i}",
                 category=self.cats[i],
                 status="off_sale" if u[i] < 0.03 else "on_sale",
                 stock=0 if 0.03 <= u[i] < 0.06 else 100,
@@ -137,14 +140,15 @@ def pct(xs: list[float]) -> str:
 
 
 def build(
-    baskets: Iterable[tuple[str, list[str], int]], n: int
-) -> tuple[BuiltinProvider, dict[str, float]]:
-    """Feed every order through `observe_order`; the time spent re-tuning is kept apart."""
-    prov = BuiltinProvider()
+    baskets: Iterable[tuple[str, list[str], int]], n: int, catalogue: dict[str, ProductState]
+) -> tuple[BlendProvider, dict[str, float]]:
+    """Feed every order as the engine's order rule does (`rules.learn`: the catalogue bound,
+    then `observe_order`); the time spent re-tuning the weights is kept apart."""
+    prov = BlendProvider()
     tuned = [0.0, 0]
-    original = tuning.PriorTuner.tune
+    original = BlendProvider.tune
 
-    def timed_tune(self: tuning.PriorTuner, *a: Any, **k: Any) -> tuple[float, float]:
+    def timed_tune(self: BlendProvider, *a: Any, **k: Any) -> dict[str, float]:
         t = time.perf_counter()
         try:
             return original(self, *a, **k)
@@ -152,16 +156,16 @@ def build(
             tuned[0] += time.perf_counter() - t
             tuned[1] += 1
 
-    tuning.PriorTuner.tune = timed_tune  # type: ignore[method-assign]
+    BlendProvider.tune = timed_tune  # type: ignore[method-assign]
     t = time.perf_counter()
     try:
         for i, (buyer, items, ts) in enumerate(baskets):
-            prov.observe_order(STORE, buyer, items, ts)
+            rules.learn(prov, STORE, buyer, items, ts, catalogue)
             if (i + 1) % 200_000 == 0:
                 el = time.perf_counter() - t
                 print(f"  {i + 1:>9,} orders  {el:6.1f} s  RSS {rss_mb():,.0f} MB", flush=True)
     finally:
-        tuning.PriorTuner.tune = original  # type: ignore[method-assign]
+        BlendProvider.tune = original  # type: ignore[method-assign]
     total = time.perf_counter() - t
     return prov, {"seconds": total, "per_order_us": total / n * 1e6, "tune_seconds": tuned[0],
                   "tunes": tuned[1]}  # fmt: skip
@@ -172,31 +176,33 @@ def event(raw: dict[str, Any]) -> Any:
     return msgspec.convert({"store": STORE, **raw}, AnyEvent)
 
 
-def clear_caches(prov: BuiltinProvider) -> None:
-    """Forget every kept list (as after a restart): the cold case."""
+def clear_caches(prov: BlendProvider) -> None:
+    """Forget every kept list (as after a restart): the cold case. The title index stays
+    (it is built once per catalogue size; its cost is reported apart)."""
     prov._lists.clear()
-    prov._siblings.clear()
-    prov._categories.clear()
 
 
 def provider_latency(
-    prov: BuiltinProvider, catalogue: dict[str, ProductState], asked: list[str], k: int = 9
+    prov: BlendProvider,
+    catalogue: dict[str, ProductState],
+    asked: list[str],
+    buyers: list[str],
+    k: int = 3,
 ) -> tuple[list[float], list[float]]:
-    """The rule's provider call — complements for 3 × max_items, then the availability
-    filter — wall and CPU milliseconds."""
+    """The rule's provider call (`rules.complements_of`: the buyer-aware complements with
+    the availability filter), wall and CPU milliseconds."""
     wall: list[float] = []
     cpu: list[float] = []
-    for product in asked:
+    for product, buyer in zip(asked, buyers, strict=True):
         t, c = time.perf_counter(), time.thread_time()
-        picks = prov.complements(STORE, product, k, catalogue)
-        _ = [p for p in picks if p != product and rules.available(catalogue.get(p))]
+        rules.complements_of(prov, STORE, buyer, product, k, catalogue)
         cpu.append((time.thread_time() - c) * 1e3)
         wall.append((time.perf_counter() - t) * 1e3)
     return wall, cpu
 
 
 def live(
-    prov: BuiltinProvider,
+    prov: BlendProvider,
     catalogue: dict[str, ProductState],
     orders: list[tuple[str, list[str], int]],
     asked: list[str],
@@ -280,18 +286,18 @@ def main() -> None:
 
     gc.collect()
     before = rss_mb()
-    prov, b = build(islice(history, args.orders), args.orders)
+    prov, b = build(islice(history, args.orders), args.orders, catalogue)
     later = list(history)
     gc.collect()
     after = rss_mb()
     cp = prov.stats[STORE]
     pairs = sum(len(r) for r in cp.pairs.values())
     print(f"build (incremental observe_order): {b['seconds']:.1f} s = {b['per_order_us']:.1f} µs "
-          f"per order, of which {b['tunes']} prior re-tunes {b['tune_seconds']:.1f} s; "
-          f"{prov.epochs[STORE].n} epochs; prior m = {prov.prior_of(STORE):g}, "
-          f"mix = {prov.mix_of(STORE):g}")  # fmt: skip
-    print(f"state: {len(cp.item):,} products, {pairs:,} partner entries; RSS {before:,.0f} → "
-          f"{after:,.0f} MB (+{after - before:,.0f} MB), peak {peak_mb():,.0f} MB")  # fmt: skip
+          f"per order, of which {b['tunes']} weight re-tunes {b['tune_seconds']:.1f} s; "
+          f"{prov.epochs[STORE].n} epochs; weights {prov.weights_of(STORE)}")  # fmt: skip
+    print(f"state: {len(cp.item):,} products, {pairs:,} partner entries, {len(cp.buyers):,} "
+          f"buyers; RSS {before:,.0f} → {after:,.0f} MB (+{after - before:,.0f} MB), "
+          f"peak {peak_mb():,.0f} MB")  # fmt: skip
     t = time.perf_counter()
     blob = pickle.dumps(prov, protocol=pickle.HIGHEST_PROTOCOL)
     dump_s = time.perf_counter() - t
@@ -315,12 +321,18 @@ def main() -> None:
         "uniform (long tail)": [store.names[i] for i in uniform],
         f"never ordered ({len(cold_ids):,} products)": [store.names[i] for i in cold],
     }
+    t = time.perf_counter()
+    prov._title_index(STORE, catalogue)
+    print(f"title index of {len(catalogue):,} products: {time.perf_counter() - t:.2f} s")
+    # Half the questions come from returning buyers (their history is scored too).
+    buyers = [f"u{store.buyer[int(j)]}" if j % 2 else "" for j in
+              rng.integers(0, args.orders, args.queries)]  # fmt: skip
     for name, asked in mixes.items():
         clear_caches(prov)
-        wall, cpu = provider_latency(prov, catalogue, asked)
-        print(f"provider.complements + filter, asked {name}, cold (no kept lists): "
+        wall, cpu = provider_latency(prov, catalogue, asked, buyers[: len(asked)])
+        print(f"rules.complements_of, asked {name}, cold (no kept lists): "
               f"wall {pct(wall)}; CPU {pct(cpu)}")  # fmt: skip
-        wall, cpu = provider_latency(prov, catalogue, asked)
+        wall, cpu = provider_latency(prov, catalogue, asked, buyers[: len(asked)])
         print(f"  … the same questions again (kept lists): wall {pct(wall)}; CPU {pct(cpu)}")
     clear_caches(prov)
     pick = rng.random(args.queries)

@@ -21,7 +21,7 @@ over these features, each in [0, 1]:
 
 Counts are decayed (half-life 90 days, `exp((ts - t0)/τ)` weights, so old baskets fade
 without being touched). The weights are learnt per store on its own earlier baskets: at 50,
-62, 77 … orders (25 % more each time; past 25 000 orders every 25 000), each of the newest
+62, 77 … orders (25 % more each time; past 50 000 orders every 50 000), each of the newest
 three fifths of the last `RECENT` baskets is a validation window, with the statistics taken
 back to before it (every count is a sum of weights: subtracting the baskets from the window
 on is exact). Each validation basket asks about its first item; a hit is one of the first
@@ -52,6 +52,7 @@ import re
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -66,7 +67,9 @@ RECENT = 2_500  # baskets kept for tuning (the validation window is their newest
 VALIDATION = 600  # at most this many validation queries …
 FOLDS = 3  # … from the newest three fifths of the recent baskets
 TUNE_GROWTH = 1.25  # re-tuned at 50, 62, 77 … orders (each time 25 % more) …
-TUNE_EVERY = 25_000  # … and past 25 000 orders every 25 000
+TUNE_EVERY = 50_000  # … and past 50 000 orders every 50 000
+TUNE_PARTNERS = 300  # a validation question reads the asked product's strongest partners …
+POOL = 30  # … and scores the best 30 candidates of each feature
 HEAD = 100  # best sellers scored next to the partners
 LIST = 64  # best candidates kept per product
 KEEP = 20_000  # products whose lists are kept per store; past that the oldest half goes
@@ -355,9 +358,15 @@ class BlendProvider:
                 rel.append(h)
         if len(feats) < 20:
             return self.weights_of(store)
+        width = max(3, max(len(x) for x in feats))
+        fa = np.zeros((len(feats), width, len(FEATURES)))
+        ra = np.zeros((len(feats), width), bool)
+        pad = np.full((len(feats), width), -1e18)
+        for i, (x, h) in enumerate(zip(feats, rel, strict=True)):
+            fa[i, : len(x)], ra[i, : len(h)], pad[i, : len(x)] = x, h, 0.0
         weights = dict.fromkeys(FEATURES, 0.0)
         weights.update(DEFAULT_WEIGHTS)
-        current = _hits(feats, rel, weights)
+        current = _hits(fa, ra, pad, weights)
         for _ in range(2):
             changed = False
             for name in FEATURES:
@@ -367,7 +376,7 @@ class BlendProvider:
                     trial = {**weights, name: v}
                     if not any(trial[g] > 0 for g in FEATURES if g != "category"):
                         continue
-                    got = _hits(feats, rel, trial)
+                    got = _hits(fa, ra, pad, trial)
                     if _better(got, current):
                         current, weights, changed = got, trial, True
             if not changed:
@@ -520,7 +529,9 @@ class BlendProvider:
         it = catalogue.get(a)
         cat = getattr(it, "category", "") if it is not None else ""
         scores = self._scores(store, st, ep, a, catalogue, cat)
-        best = heapq.nlargest(LIST, scores.items(), key=lambda kv: (kv[1], _neg(kv[0])))
+        # Ties keep candidate order (partners, best sellers, similar titles: all fixed by the
+        # order history), so the list is the same in every process.
+        best = heapq.nlargest(LIST, scores.items(), key=itemgetter(1))
         names, vals = [b for b, _ in best], [s for _, s in best]
         if len(lists) >= KEEP:
             for old in list(lists)[: KEEP // 2]:
@@ -587,6 +598,8 @@ class _Before:
         na = self.item.get(a, 0.0)
         row = {b: c - self.d_pair.get((a, b), 0.0) for b, c in st.pairs.get(a, {}).items()}
         row = {b: c for b, c in row.items() if c > 1e-9}
+        if len(row) > TUNE_PARTNERS:
+            row = dict(heapq.nlargest(TUNE_PARTNERS, row.items(), key=_kv))
         hist: dict[str, float] = {}
         nxt: dict[str, float] = {}
         b_total = st.buyers[u].baskets - self.d_baskets.get(u, 0.0) if u in st.buyers else 0.0
@@ -600,21 +613,29 @@ class _Before:
         cat = getattr(it, "category", "") if it is not None else ""
         toks = title_tokens(getattr(it, "title", "") or "") if it is not None else frozenset()
         sims = self.titles.similar(a, toks) if toks else {}
-        cands = list(dict.fromkeys([*row, *self.head, *hist, *nxt, *sims]))
-        cands = [b for b in cands if b != a]
-        f = np.zeros((len(cands), len(FEATURES)))
-        for i, b in enumerate(cands):
-            c, nb = row.get(b, 0.0), self.item.get(b, 0.0)
-            f[i, 0] = c / (na + self.unit)
-            f[i, 1] = c / math.sqrt(na * nb) if c > 0 and na > 0 and nb > 0 else 0.0
-            f[i, 2] = sims.get(b, 0.0)
-            f[i, 3] = hist.get(b, 0.0)
-            f[i, 4] = nxt.get(b, 0.0)
-            f[i, 5] = nb / self.top
-            if cat:
-                bi = self.catalogue.get(b)
-                f[i, 6] = 1.0 if bi is not None and getattr(bi, "category", "") == cat else 0.0
+        item = self.item
+        knn = {b: c / math.sqrt(item[b]) for b, c in row.items() if b in item}
+        # The blend's top three come from the heads of the features' own rankings.
+        pool = [*_head(row), *_head(knn), *_head(sims), *_head(hist), *_head(nxt),
+                *self.head[:POOL]]  # fmt: skip
+        cands = [b for b in dict.fromkeys(pool) if b != a]
+        unit, top, sq = na + self.unit, self.top, math.sqrt(na) if na > 0 else 0.0
+        rows = []
+        for b in cands:
+            c = row.get(b, 0.0)
+            bi = self.catalogue.get(b) if cat else None
+            same = 1.0 if bi is not None and getattr(bi, "category", "") == cat else 0.0
+            k = knn.get(b, 0.0) / sq if sq else 0.0
+            rows.append((c / unit, k, sims.get(b, 0.0), hist.get(b, 0.0), nxt.get(b, 0.0),
+                         item.get(b, 0.0) / top, same))  # fmt: skip
+        f = np.array(rows, float).reshape(len(cands), len(FEATURES))
         return f, np.array([b in rest for b in cands], bool)
+
+
+def _head(scores: dict[str, float]) -> list[str]:
+    if len(scores) <= POOL:
+        return list(scores)
+    return [b for b, _ in heapq.nlargest(POOL, scores.items(), key=_kv)]
 
 
 def _next_scores(
@@ -651,16 +672,13 @@ def _history(st: Stats, hist: Buyer, wr: float, wn: float) -> dict[str, float]:
     return out
 
 
-def _hits(feats: list[np.ndarray], rel: list[np.ndarray], w: dict[str, float]) -> np.ndarray:
-    """Per validation question: 1 when one of the first three candidates is in the rest of
-    the basket."""
+def _hits(feats: np.ndarray, rel: np.ndarray, pad: np.ndarray, w: dict[str, float]) -> np.ndarray:
+    """Per validation question (rows of the padded arrays): 1 when one of the first three
+    candidates is in the rest of the basket."""
     vec = np.array([w.get(f, 0.0) for f in FEATURES])
-    out = np.zeros(len(feats))
-    for i, (f, r) in enumerate(zip(feats, rel, strict=True)):
-        if len(r):
-            order = np.argsort(-(f @ vec), kind="stable")
-            out[i] = bool(r[order[:3]].any())
-    return out
+    s = feats @ vec + pad
+    top = np.argpartition(-s, 2, axis=1)[:, :3]
+    return np.take_along_axis(rel, top, axis=1).any(axis=1).astype(float)
 
 
 def _better(trial: np.ndarray, current: np.ndarray) -> bool:
@@ -669,11 +687,6 @@ def _better(trial: np.ndarray, current: np.ndarray) -> bool:
     wins = int((trial > current).sum())
     losses = int((trial < current).sum())
     return wins - losses >= max(1.0, 2.0 * math.sqrt(wins + losses))
-
-
-def _neg(s: str) -> tuple[int, ...]:
-    """Sort key making ties go to the smaller product id under `nlargest`."""
-    return tuple(-ord(c) for c in s)
 
 
 def _unique(first: list[str], rest: Iterable[str]) -> Iterable[str]:
