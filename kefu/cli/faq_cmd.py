@@ -152,18 +152,18 @@ def eval_faq(
     afqmc: Path | None = typer.Option(None, help="afqmc_dev.jsonl (default: shared data)."),
     limit: int | None = typer.Option(None, help="Read only the first N lines of each file."),
     parts: str = typer.Option(
-        "store,jddc,afqmc", "--parts", help="Which evaluations, comma-separated."
+        "store,jddc,afqmc,proposals", "--parts", help="Which evaluations, comma-separated."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON only."),
 ) -> None:
     """Store-FAQ paraphrases (bot at the default threshold vs Jaccard and BM25), JD chats
     (learned bot vs plain BM25 and the most frequent reply), AFQMC same-meaning accuracy/F1."""
     from kefu.engine.settings import BotSection
-    from kefu.faq.evaluate import evaluate_afqmc, evaluate_jddc
+    from kefu.faq.evaluate import LABELLED, evaluate_afqmc, evaluate_jddc, evaluate_proposals
     from kefu.faq.paraphrase import evaluate_store
 
     want = {p.strip() for p in parts.split(",") if p.strip()}
-    unknown = want - {"store", "jddc", "afqmc"}
+    unknown = want - {"store", "jddc", "afqmc", "proposals"}
     if unknown:
         err.print(f"[red]unknown part(s):[/red] {', '.join(sorted(unknown))}")
         raise typer.Exit(2)
@@ -183,6 +183,13 @@ def eval_faq(
             doc["jddc"] = evaluate_jddc(jd, limit, lambda m: st.update(f"JDDC: {m} …"))
     else:
         err.print(f"[yellow]no JDDC files in {jd}, skipped[/yellow]")
+    if (
+        "proposals" in want
+        and LABELLED.exists()
+        and (jd / "jddc_baseline_train_context.txt").exists()
+    ):
+        with err.status("proposal precision …"):
+            doc["proposals"] = evaluate_proposals(jd)
     if "afqmc" not in want:
         pass
     elif af.exists():
@@ -199,6 +206,12 @@ def eval_faq(
 
 
 def _print(doc: dict[str, Any]) -> None:
+    if "proposals" in doc:
+        p = doc["proposals"]
+        out.print(f"JD proposals (defaults): {p['proposals_now']} now; precision on the "
+                  f"{p['labelled']} hand-labelled {p['precision_labelled']:.3f}, on the "
+                  f"{p['labelled_still_proposed']} still proposed "
+                  f"{p['precision_still_proposed']}")  # fmt: skip
     if "store" in doc:
         d = doc["store"]
         t = Table("store FAQ paraphrases", "threshold", "in-scope top-1", "top-1 any",

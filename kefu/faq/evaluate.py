@@ -330,3 +330,38 @@ def _ece(p: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
         if m.any():
             total += float(m.sum()) / len(p) * abs(float(p[m].mean()) - float(y[m].mean()))
     return total if not math.isnan(total) else 0.0
+
+
+# ---------------------------------------------------------------- proposal precision
+
+LABELLED = Path(__file__).resolve().parents[2] / "tests" / "data" / "faq_jd_proposals_labelled.tsv"
+
+
+def load_labelled(path: Path = LABELLED) -> list[tuple[int, str, str]]:
+    """(label, question, answer) rows of the hand-labelled JD proposals."""
+    out: list[tuple[int, str, str]] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            label, question, answer = line.split("\t", 2)
+            out.append((int(label), question, answer))
+    return out
+
+
+def evaluate_proposals(
+    folder: Path, labelled: Path = LABELLED, progress: Progress = _quiet
+) -> dict[str, Any]:
+    """Share of correct pairs among the labelled sample, and among the labelled pairs that
+    today's learner (defaults, JDDC training chats) still proposes."""
+    rows = load_labelled(labelled)
+    progress("learning from the JDDC training chats")
+    train = load_jddc(folder / "jddc_baseline_train_context.txt")
+    proposals = learn(jddc_conversations(train))
+    pairs = {(q, p.answer) for p in proposals for q in (p.question, *p.variants)}
+    kept = [lab for lab, q, a in rows if (q, a) in pairs]
+    return {
+        "labelled": len(rows),
+        "precision_labelled": round(sum(lab for lab, _, _ in rows) / len(rows), 4),
+        "proposals_now": len(proposals),
+        "labelled_still_proposed": len(kept),
+        "precision_still_proposed": round(sum(kept) / len(kept), 4) if kept else None,
+    }

@@ -14,6 +14,7 @@ change it without storage, so the REST layer only persists what they return.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import time
@@ -27,6 +28,7 @@ import msgspec
 
 from kefu.engine.events import Event, Message, Order, Rating
 from kefu.faq.index import FaqItem, as_item
+from kefu.faq.lexicon import words
 from kefu.faq.text import bigrams, dice, signature, tokens
 
 SESSION_GAP_MS = 30 * 60 * 1000  # a buyer's messages further apart start a new conversation
@@ -177,7 +179,8 @@ _COURTESY = re.compile(
     r"(?:您好)?我是.{0,12}|.{0,8}(?:客服|小二).{0,8}为您服务|很高兴(?:为您)?服务|"
     r"欢迎光临.{0,10}|请问有什么(?:可以|能)?(?:帮|为)您.{0,6}|"
     r"(?:请|麻烦)?(?:您)?稍等(?:一下|片刻)?|正在(?:为您)?(?:查询|核实|查看|处理).{0,6}|"
-    r"好的|好滴|嗯+|恩+|哦+|噢+|收到|明白|了解|是的|对的|对|谢谢|感谢.{0,10}|多谢|不客气|"
+    r"好的|好滴|嗯+|恩+|哦+|噢+|收到|明白|了解|是的|对的|对|谢谢.{0,4}|感谢.{0,10}|多谢|不客气|"
+    r"新年快乐|节日快乐|"
     r"还有(?:其他|别的|什么).{0,12}(?:吗|呢)|祝您.{0,12}|再见|拜拜|"
     r"有什么问题.{0,12}(?:帮|为)您.{0,10}|请问(?:您)?还有其他.{0,14}|您太客气了.{0,4}|"
     r"这都是我应该做.{0,8}|很高兴遇到.{0,16}|亲爱的|妹子|小妹|"
@@ -288,12 +291,49 @@ _GENERIC_CONCEPTS = frozenset(["可以", "怎么", "何时", "商品", "订单",
 
 
 def on_topic(question: str, answer: str) -> bool:
-    """The answer speaks of something the question asks about (a shared shop concept:
+    """The answer speaks of the shop topic the question asks about (a shared lexicon concept:
     价保 -> 签收7天内降价可申请差价 shares 价保; 查到没 -> 会退到您的礼品卡 shares nothing)."""
-    from kefu.faq.lexicon import words
+    return bool(_topics(question) & set(words(answer)))
 
-    q = set(words(question)) - _GENERIC_CONCEPTS
-    return bool(q & (set(words(answer)) - _GENERIC_CONCEPTS))
+
+def _topics(question: str) -> set[str]:
+    from kefu.faq.lexicon import CONCEPTS
+
+    return (set(words(question)) & CONCEPTS.keys()) - _GENERIC_CONCEPTS
+
+
+_ASKS_BACK = re.compile(r"(?:[?？]|吗|什么原因|是否.{0,10}|对吧|好吗|可以吗)[\s~～。.!！]*$")
+_FRAGMENT = re.compile(r"^(?:或是|或者|如果|因为|但是|不过|所以|而且|然后|那么|却)")
+
+
+def answers(question: str, answer: str) -> bool:
+    """The reply can stand as an answer: not a question back to the buyer (您是什么原因…呢?),
+    not a fragment (或是取消订单), not the buyer's own words echoed, at least 3 characters."""
+    sig = signature(answer)
+    if (
+        len(sig) < 3
+        or _ASKS_BACK.search(answer.strip())
+        or _FRAGMENT.match(sig)
+        or ("什么原因" in sig or "为什么" in sig)
+    ):
+        return False
+    return dice(bigrams(sig), bigrams(signature(question))) < 0.6
+
+
+def topical(question: str, answer: str) -> str:
+    """The clauses of `answer` that speak of the question's shop topics, in order (an agent's
+    turn often mixes the answer with waiting, apologies and other business)."""
+    topics = _topics(question)
+    clauses = _CLAUSE.findall(answer)
+    on = [n for n, c in enumerate(clauses) if topics & set(words(c))]
+    if not on:
+        return ""
+    first, last = on[0], min(on[-1] + 1, len(clauses) - 1)  # and the clause that follows
+    if last > on[-1] and _ASKS_BACK.search(clauses[last].strip()):
+        last = on[-1]
+    if first > 0 and _ADDRESS_ONLY.match(clauses[first - 1]):
+        first -= 1  # 亲，… keeps its address
+    return "".join(clauses[first : last + 1]).strip().rstrip("，,；;")
 
 
 def _entries(
@@ -311,12 +351,14 @@ def _entries(
     for key, qas in by_question.items():
         if len({qa.conversation for qa in qas}) < min_support:
             continue
+        if topic:  # keep the clauses on the question's topic; nothing on topic: no answer
+            said = [dataclasses.replace(qa, answer=topical(qa.question, qa.answer)) for qa in qas]
+            qas = [qa for qa in said if answers(qa.question, qa.answer)]
+            if not qas:
+                continue
         by_answer: dict[str, list[QA]] = defaultdict(list)
         for qa in qas:
-            if not topic or on_topic(qa.question, qa.answer):
-                by_answer[signature(qa.answer)].append(qa)
-        if not by_answer:
-            continue
+            by_answer[signature(qa.answer)].append(qa)
         ranked = sorted(by_answer.items(), key=lambda kv: (-_quality(kv[1]), kv[0]))
         best_sig, _ = ranked[0]
         others = [group[0].answer for _, group in ranked[1:4]]

@@ -69,6 +69,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     "保修": _w("保修 质保 维修 修 包修 包换 保固 修理 换新"),
     "破损": _w("破损 破 碎 摔碎 压坏 损坏 烂 坏 坏了 碎了 破了 裂 裂开 瑕疵"),
     "礼物": _w("礼物 礼品 送礼 送人 礼盒 贺卡 包装 礼品包装 礼品袋 送朋友"),
+    "赠品": _w("赠品 赠送 附赠 小礼品 送的 赠"),
     "价保": _w("保价 价保 差价 退差价 补差价 降价 买贵了 买贵 价格保护"),
     "取消": _w("取消 撤销 撤回 不要了 不想要了 取消订单"),
     "少发": _w("少发 漏发 少了 缺了 没收全 少一件 缺件 缺少 漏 少 没发全 缺"),
@@ -107,19 +108,11 @@ _CONCEPT_OF: dict[str, str] = {v: c for c, vs in CONCEPTS.items() for v in vs}
 for _canon, _variants in SYNONYMS.items():  # the base synonyms, where the lexicon is silent
     for _v in _variants:
         _CONCEPT_OF.setdefault(_v.replace(" ", ""), _canon)
-_added = False
 
 
-def _tk():  # type: ignore[no-untyped-def]
-    """jieba with the lexicon's words kept whole (the shared shop tokenizer, words added once)."""
-    global _added
-    tk = tokenizer()
-    if not _added:
-        for word in _CONCEPT_OF:
-            if _CJK.search(word) and len(word) > 1:
-                tk.add_word(word, freq=200_000)
-        _added = True
-    return tk
+def lexicon_words() -> list[str]:
+    """Every word of the lexicon (jieba keeps them whole: `kefu.faq.text.tokenizer`)."""
+    return sorted(_CONCEPT_OF)
 
 
 @lru_cache(maxsize=65_536)
@@ -185,7 +178,7 @@ def words(text: str) -> tuple[str, ...]:
         for phrase, joined in PHRASES.items():
             s = s.replace(phrase, f" {joined} ")
     out: list[str] = []
-    for raw in _tk().lcut(s):
+    for raw in tokenizer().lcut(s):
         w = raw.strip()
         if not w or _PUNCT.fullmatch(w):
             continue

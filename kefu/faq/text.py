@@ -163,8 +163,12 @@ def tokenizer() -> jieba.Tokenizer:
                 jieba.setLogLevel(logging.WARNING)
                 tk = jieba.Tokenizer()
                 tk.initialize()
-                for word in [*_CANONICAL, *EXTRA_WORDS]:
-                    if _CJK.search(word):
+                from kefu.faq.lexicon import lexicon_words
+
+                # the matching lexicon's words too, from the start: segmentation never depends
+                # on which module asked first
+                for word in [*_CANONICAL, *EXTRA_WORDS, *lexicon_words()]:
+                    if _CJK.search(word) and len(word) > 1:
                         tk.add_word(word, freq=200_000)
                 _tokenizer = tk
     return _tokenizer

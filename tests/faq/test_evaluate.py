@@ -40,3 +40,14 @@ def test_afqmc_slice_reports_accuracy_and_f1():
     # a lexical matcher barely separates AFQMC's look-alike pairs (docs/faq.md): the fitted
     # threshold must at least not do worse than always saying "different"
     assert doc["matcher"]["accuracy"] >= doc["majority_accuracy"] - 0.03
+
+
+def test_the_labelled_jd_proposals_and_their_precision():
+    from kefu.faq.evaluate import evaluate_proposals, load_labelled
+
+    rows = load_labelled()
+    assert len(rows) >= 100 and {lab for lab, _, _ in rows} == {0, 1}
+    doc = evaluate_proposals(shared_data("conversations/jddc_baseline_train_context.txt").parent)
+    # the sample was drawn from (almost) this learner: nearly every labelled pair is proposed
+    assert doc["labelled_still_proposed"] >= 0.9 * doc["labelled"]
+    assert doc["precision_still_proposed"] >= 0.65
