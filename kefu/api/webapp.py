@@ -148,7 +148,8 @@ def _products(
             found = [
                 p
                 for _, p in sorted(catalogue.items())
-                if (not on_sale_only or p.status == "on_sale") and (not q or q in p.title)
+                if (not on_sale_only or p.status == "on_sale")
+                and (not q or q in p.title or q.lower() == p.product.lower())
             ][:limit]
         return [
             {
@@ -173,7 +174,9 @@ def staff_products(
     request: Request,
     p: Principal = Depends(staff()),
     ids: str | None = Query(None, description="Comma-separated product ids (at most 200)."),
-    q: str = Query("", description="Title contains (when no ids are given)."),
+    q: str = Query(
+        "", max_length=200, description="Title contains, or the exact product id (when no ids)."
+    ),
     limit: int = Query(50, ge=1, le=500),
 ) -> Any:
     """The catalogue entries of `ids` (unknown ids are left out), else products by id."""

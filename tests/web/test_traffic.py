@@ -508,6 +508,12 @@ def test_keywords(seeded: tuple[Kefu, str, str], new_page: Any) -> None:
     page.get_by_test_id("suggest-go").click()
     expect(page.get_by_test_id("suggest-error")).to_have_text("商品目录中没有商品 nope")
 
+    # Nobody types product ids: the picker finds the product by a word of its title.
+    page.get_by_test_id("suggest-product").fill("牛仔")
+    page.get_by_test_id("suggest-matches").locator('[data-product="p2"]').click()
+    expect(page.get_by_test_id("suggest-title")).to_have_text("商品标题：高腰直筒牛仔裤 显瘦百搭")
+    expect(page.get_by_test_id("suggest-product")).to_have_value("高腰直筒牛仔裤 显瘦百搭")
+
     # 14 days reach K9: 棒球帽's mean popularity is (3 × 1000 + 100000) / 4 = 25,750, now first.
     page.locator('[data-window="14"]').click()
     expect(page.get_by_test_id("keywords-range")).to_have_text("数据 2026-02-23 至 2026-03-08")

@@ -28,9 +28,10 @@ export function percent(v: number | null | undefined, digits = 1): string {
   return `${(v * 100).toFixed(digits)}%`
 }
 
+/** A number with the language's grouping (14,718.6), at most `digits` decimals. */
 export function num(v: number | null | undefined, digits = 2): string {
   if (v === null || v === undefined) return '—'
-  return Number.isInteger(v) ? v.toLocaleString(lang.value) : v.toFixed(digits)
+  return v.toLocaleString(lang.value, { maximumFractionDigits: digits })
 }
 
 /** A metric value by its id's kind: rates in %, *_s in time, amounts in ¥. */
