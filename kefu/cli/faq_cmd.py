@@ -159,7 +159,13 @@ def eval_faq(
     """Store-FAQ paraphrases (bot at the default threshold vs Jaccard and BM25), JD chats
     (learned bot vs plain BM25 and the most frequent reply), AFQMC same-meaning accuracy/F1."""
     from kefu.engine.settings import BotSection
-    from kefu.faq.evaluate import LABELLED, evaluate_afqmc, evaluate_jddc, evaluate_proposals
+    from kefu.faq.evaluate import (
+        LABELLED,
+        evaluate_afqmc,
+        evaluate_jddc,
+        evaluate_jddc_bot,
+        evaluate_proposals,
+    )
     from kefu.faq.paraphrase import evaluate_store
 
     want = {p.strip() for p in parts.split(",") if p.strip()}
@@ -181,6 +187,7 @@ def eval_faq(
     elif (jd / "jddc_baseline_train_context.txt").exists():
         with err.status("JDDC …") as st:
             doc["jddc"] = evaluate_jddc(jd, limit, lambda m: st.update(f"JDDC: {m} …"))
+            doc["jddc_bot"] = evaluate_jddc_bot(jd, limit, lambda m: st.update(f"JDDC: {m} …"))
     else:
         err.print(f"[yellow]no JDDC files in {jd}, skipped[/yellow]")
     if (
@@ -206,6 +213,17 @@ def eval_faq(
 
 
 def _print(doc: dict[str, Any]) -> None:
+    if "jddc_bot" in doc:
+        b = doc["jddc_bot"]
+        t = Table("JDDC test, the store's bot", "exact@1", "char-F1@1", "answer rate",
+                  title=f"{b['test_lines']} contexts, {b['proposals']} proposals approved")  # fmt: skip
+        t.add_row("bot (learn defaults, default threshold)", f"{b['bot']['exact@1']:.3f}",
+                  f"{b['bot']['char_f1@1']:.3f}", f"{b['bot']['answer_rate']:.3f}")  # fmt: skip
+        for name, key in (("always the most frequent reply", "most_frequent_reply"),
+                          ("plain BM25 nearest context", "bm25")):  # fmt: skip
+            t.add_row(name, f"{b[key]['exact@1']:.3f}", f"{b[key]['char_f1@1']:.3f}", "1.000")
+        out.print(t)
+        out.print(f"smart assist exact@5 {b['assist_exact@5']}, char-F1@1 {b['assist_char_f1@1']}")
     if "proposals" in doc:
         p = doc["proposals"]
         out.print(f"JD proposals (defaults): {p['proposals_now']} now; precision on the "

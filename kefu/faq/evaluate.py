@@ -31,7 +31,7 @@ import orjson
 from kefu.engine.events import Message
 from kefu.faq.index import FaqIndex, FaqItem
 from kefu.faq.learn import Chat, accepted, approve, learn
-from kefu.faq.text import bigrams, signature
+from kefu.faq.text import bigrams, normalize, signature
 
 EQUIVALENT = 0.5  # bigram Dice of reply signatures at or above which two replies are the same
 # The learned index ranks by a vote of 256 documents plus 4 x log(uses): the best recall@1 of
@@ -364,4 +364,101 @@ def evaluate_proposals(
         "proposals_now": len(proposals),
         "labelled_still_proposed": len(kept),
         "precision_still_proposed": round(sum(kept) / len(kept), 4) if kept else None,
+    }
+
+
+# ---------------------------------------------------------------- JDDC: the store's bot
+
+
+def char_f1(a: str, b: str) -> float:
+    """Character F1 of two replies (placeholders, punctuation and spaces removed)."""
+    ca, cb = Counter(normalize(a)), Counter(normalize(b))
+    common = sum((ca & cb).values())
+    if not common:
+        return 0.0
+    p, r = common / sum(ca.values()), common / sum(cb.values())
+    return 2 * p * r / (p + r)
+
+
+def exact(a: str, b: str) -> bool:
+    """The same reply once placeholders, punctuation, fillers and digits are normalised."""
+    sa = signature(a)
+    return bool(sa) and sa == signature(b)
+
+
+def evaluate_jddc_bot(
+    folder: Path, limit: int | None = None, progress: Progress = _quiet
+) -> dict[str, Any]:
+    """The bot as a store would run it on JD chats: `learn` with its defaults on the training
+    chats, every proposal approved, each test context's last buyer turn answered by
+    `FaqIndex.answer` at the default threshold (the engine's own call); an unsure bot sends
+    its unsure text. Smart assist (approved entries + past replies) is scored @5.
+    Baselines of the same run: always the most frequent training reply, plain BM25.
+    """
+    from kefu.engine.settings import BotSection
+    from kefu.faq.assist import Assistant
+
+    progress("reading JDDC")
+    train = load_jddc(folder / "jddc_baseline_train_context.txt", limit)
+    test = [p for p in load_jddc(folder / "jddc_baseline_test_context.txt", limit)
+            if signature(p.reply)]  # fmt: skip
+    chats = jddc_conversations(train)
+    progress("learning (defaults)")
+    proposals = learn(chats)
+    items = accepted(approve(p, "eval", at=0) for p in proposals)
+    section = BotSection()
+    bot = FaqIndex.build(items, threshold=section.threshold)
+    frequent = Counter(signature(p.reply) for p in train if signature(p.reply))
+    top_sig = frequent.most_common(1)[0][0]
+    top_reply = next(p.reply for p in train if signature(p.reply) == top_sig)
+    base = baseline_index(train)
+    progress("smart assist")
+    assist = Assistant.build(items, chats)
+    progress("answering")
+    sent: list[str] = []
+    answered = 0
+    bm25_top: list[str] = []
+    suggestions: list[list[str]] = []
+    for p in test:
+        ans = bot.answer(p.query)
+        if ans is not None and ans.confident:
+            answered += 1
+            sent.append(ans.text)
+        else:
+            sent.append(section.unsure_text if ans is not None else section.miss_text)
+        hits = base.search(p.query, k=1)
+        bm25_top.append(hits[0].item.answer if hits else "")
+        suggestions.append([s.text for s in assist.suggest(p.query, k=5)])
+
+    def figures(replies: list[str]) -> dict[str, float]:
+        n = len(test) or 1
+        return {
+            "exact@1": round(
+                sum(exact(r, p.reply) for r, p in zip(replies, test, strict=True)) / n, 4
+            ),
+            "char_f1@1": round(
+                sum(char_f1(r, p.reply) for r, p in zip(replies, test, strict=True)) / n, 4
+            ),
+        }
+
+    n = len(test) or 1
+    return {
+        "test_lines": len(test),
+        "proposals": len(proposals),
+        "bot": {**figures(sent), "answer_rate": round(answered / n, 4)},
+        "most_frequent_reply": figures([top_reply] * len(test)),
+        "bm25": figures(bm25_top),
+        "assist_exact@5": round(
+            sum(any(exact(s, p.reply) for s in ss) for ss, p in zip(suggestions, test, strict=True))
+            / n,
+            4,
+        ),
+        "assist_char_f1@1": round(
+            sum(
+                char_f1(ss[0] if ss else "", p.reply)
+                for ss, p in zip(suggestions, test, strict=True)
+            )
+            / n,
+            4,
+        ),
     }
