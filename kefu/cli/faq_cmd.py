@@ -215,8 +215,9 @@ def eval_faq(
 def _print(doc: dict[str, Any]) -> None:
     if "jddc_bot" in doc:
         b = doc["jddc_bot"]
+        title = f"{b['test_lines']} contexts, {b['proposals']} proposals approved"
         t = Table("JDDC test, the store's bot", "exact@1", "char-F1@1", "answer rate",
-                  title=f"{b['test_lines']} contexts, {b['proposals']} proposals approved")  # fmt: skip
+                  title=title)  # fmt: skip
         t.add_row("bot (learn defaults, default threshold)", f"{b['bot']['exact@1']:.3f}",
                   f"{b['bot']['char_f1@1']:.3f}", f"{b['bot']['answer_rate']:.3f}")  # fmt: skip
         for name, key in (("always the most frequent reply", "most_frequent_reply"),
