@@ -28,10 +28,12 @@ export function percent(v: number | null | undefined, digits = 1): string {
   return `${(v * 100).toFixed(digits)}%`
 }
 
-/** A number with the language's grouping (14,718.6), at most `digits` decimals. */
+/** A number with the language's grouping either way: 9,042 and 14,718.60 (`digits` decimals
+ * when it has any). */
 export function num(v: number | null | undefined, digits = 2): string {
   if (v === null || v === undefined) return '—'
-  return v.toLocaleString(lang.value, { maximumFractionDigits: digits })
+  if (Number.isInteger(v)) return v.toLocaleString(lang.value)
+  return v.toLocaleString(lang.value, { minimumFractionDigits: digits, maximumFractionDigits: digits })
 }
 
 /** A metric value by its id's kind: rates in %, *_s in time, amounts in ¥. */
