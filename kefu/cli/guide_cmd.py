@@ -141,10 +141,23 @@ def eval_intent(
     taobao: Path | None = typer.Option(None, help="Taobao UserBehavior CSV (default: shared)."),
     threshold: float = typer.Option(0.5, help="Intent threshold (guide.min_intent)."),
     horizon_hours: int = typer.Option(24, help="Label: the buyer orders within this many hours."),
+    protocol: str = typer.Option(
+        "users",
+        help="users: a trained --model on held-out Taobao users; timesplit: every user, "
+        "trained on the earlier days and tested on the later ones (AUC, PR-AUC, Brier, "
+        "reliability, learning curve; trust this one).",
+    ),
 ) -> None:
-    """AUC, precision at the threshold and calibration on held-out real (Taobao) users."""
-    from kefu.guide.intent_train import evaluate
+    """Purchase intent on real (Taobao) data: AUC, PR-AUC, Brier and reliability next to the
+    rule-based score and a constant."""
+    from kefu.guide.intent_train import evaluate, evaluate_timesplit
 
+    if protocol not in ("users", "timesplit"):
+        raise typer.BadParameter("users or timesplit", param_hint="--protocol")
+    if protocol == "timesplit":
+        with err.status("training and evaluating on a time split …"):
+            _dump(evaluate_timesplit(taobao, horizon_hours))
+        return
     if model is not None and not model.exists():
         raise typer.BadParameter(f"{model} does not exist", param_hint="--model")
     with err.status("evaluating …"):

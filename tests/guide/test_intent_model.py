@@ -200,3 +200,36 @@ def test_a_store_setting_puts_the_model_in_the_panel_and_urge_rules(tmp_path):
     assert model is not None and with_model != rules
     # A missing file falls back to the rules (logged), it does not stop the engine.
     assert panel_intent(intent_model=str(tmp_path / "missing.txt")) == rules
+
+
+def test_average_precision_and_platt_by_hand():
+    from kefu.guide.intent_train import average_precision, calibrated, platt
+
+    # ranks: 1 (pos), 2 (neg), 3 (pos): AP = (1/1 + 2/3) / 2
+    assert abs(average_precision([1, 0, 1], [0.9, 0.8, 0.1]) - (1 + 2 / 3) / 2) < 1e-12
+    assert average_precision([0, 0], [0.3, 0.2]) == 0.0
+    # Scores that say 0.5 where a quarter buy: Platt moves them to about 0.25.
+    rng = np.random.default_rng(0)
+    y = (rng.random(4000) < 0.25).astype(float)
+    s = np.full(4000, 0.5) + rng.normal(0, 0.01, 4000)
+    got = calibrated(s, platt(s, y))
+    assert abs(float(got.mean()) - y.mean()) < 0.01
+
+
+def test_intent_time_split_scores_every_method_on_the_later_window():
+    pytest.importorskip("lightgbm")
+    from kefu.guide.intent_train import evaluate_timesplit
+
+    src = shared_data("behaviour/taobao_userbehavior_sample.csv")
+    doc = evaluate_timesplit(src, horizon_h=24, train_days=6, rounds=10)
+    assert doc["split"].startswith("2017-12-01T00:00:00")
+    assert doc["train"]["samples"] > 0 and doc["test"]["samples"] > 0
+    assert set(doc["methods"]) == {"constant", "rule-based", "lightgbm", "lightgbm-calibrated"}
+    assert doc["methods"]["constant"]["auc"] == 0.5
+    for m in doc["methods"].values():
+        assert 0.0 <= m["pr_auc"] <= 1.0 and 0.0 <= m["brier"] <= 1.0
+    assert [r["users"] for r in doc["learning_curve"]["by_users"]] == [10, 21, 32, 43]
+    # The sample has 43 users, 41 of them active after 1 December.
+    assert (doc["users"], doc["test"]["users"]) == (43, 41)
+    rule = doc["min_intent_rule_based"]
+    assert rule["train"]["threshold"] in [r["threshold"] for r in rule["train"]["table"]]
