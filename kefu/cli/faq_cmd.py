@@ -80,8 +80,14 @@ def faq_ask(
         None, min=0, max=1, help="Confidence below which the bot hands over (default: settings)."
     ),
     settings: Path | None = typer.Option(None, help="Settings file ([bot] threshold)."),
+    provider_url: str | None = typer.Option(
+        None, help="OpenAI-compatible endpoint (…/v1) that picks among the found entries."
+    ),
+    provider_model: str = typer.Option("qwen2.5", help="The provider's model name."),
+    provider_timeout: float = typer.Option(2.0, min=0.05, help="Seconds before falling back."),
 ) -> None:
-    """Answer one question exactly as the engine's bot would (same index, same decision)."""
+    """Answer one question exactly as the engine's bot would (same index, same decision); with
+    --provider-url a model picks among the found entries (time-out: the built-in answer)."""
     from kefu.cli.common import settings_or_exit
     from kefu.conversations import bot
     from kefu.engine.events import Faq, Product
@@ -117,10 +123,24 @@ def faq_ask(
         else settings_or_exit(settings).for_store(sid).bot.threshold
     )
     ans = bot.answer(st, text, product, limit)
+    source = "builtin"
+    if provider_url and (ans is None or ans.source not in ("product", "keyword")):
+        import os
+
+        from kefu.faq.provider import Provider, answer_with
+
+        key = os.environ.get("KEFU_PROVIDER_KEY")
+        ans, source = answer_with(
+            bot.index(st, limit),
+            text,
+            Provider(provider_url, provider_model, provider_timeout, key),
+        )
     doc: dict[str, Any] = {"answer": None} if ans is None else {
         "faq": ans.faq, "text": ans.text, "score": ans.score, "confident": ans.confident,
         "source": ans.source, "question": ans.question, "supplementary": ans.supplementary,
     }  # fmt: skip
+    if provider_url:
+        doc["decided_by"] = source
     typer.echo(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())
 
 
