@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from kefu.engine.state import FaqEntry
@@ -143,12 +141,10 @@ def test_normalisation_layer():
     assert tokens("Is this item in stock?") == ("商品", "有货")
 
 
-def test_ten_thousand_entries_build_fast():
+def test_ten_thousand_entries_index_and_answer():
+    # speed is measured by bench/faq_bench.py (build and p99), not by a timed unit test
     items = [FaqItem(f"f{i}", f"第{i}号商品的{w}问题", f"答案{i}", variants=(f"问{i}{w}",))
              for i in range(10_000) for w in ("发货",)]  # fmt: skip
-    t = time.perf_counter()
     idx = FaqIndex.build(items)
-    # three BM25 fields, jieba + pinyin per text: ~5-8 s on a busy 2-core machine;
-    # bench/faq_bench.py reports the figure (target <= 10 s), this only catches a blow-up
-    assert time.perf_counter() - t < 30.0
     assert len(idx) == 10_000
+    assert idx.search("第1234号商品的发货问题", k=1)[0].item.faq == "f1234"
