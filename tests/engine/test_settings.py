@@ -18,7 +18,7 @@ def test_empty_file_gives_the_documented_defaults(tmp_path: Path) -> None:
     assert s.handoff.button_ttl == "10m"
     assert s.handoff.keywords == ["人工", "转人工", "找客服", "real person"]
     assert s.routing.default_capacity == 5 and s.routing.sticky_hours == 48
-    assert s.guide.min_intent == 0.5 and s.guide.max_items == 3
+    assert s.guide.min_intent == 0.3 and s.guide.max_items == 3  # issue 17: chosen on data
     assert s.urge.delay == "5m" and s.urge.alert_after_ms == 30 * 60_000
     assert s.insight.attribution == "order" and s.insight.validity_days == 2
 
