@@ -140,8 +140,8 @@ def test_validation_counts_are_exactly_those_before_the_window():
     prefix = BlendProvider(weights={"popularity": 1.0})
     feed(prefix, baskets[:-100], shop)
     early = prefix.stats["s1"].item
-    assert set(before.item) == set(early)
-    assert all(abs(before.item[x] - early[x]) < 1e-6 * early[x] for x in early)
+    for x in st_.item:  # products first bought inside the window count 0 before it
+        assert abs(before.item.get(x, 0.0) - early.get(x, 0.0)) <= 1e-6 * early.get(x, 1.0)
 
 
 def test_substitutes_only_by_evidence():

@@ -583,10 +583,14 @@ class _Before:
             for b in items:
                 db[b] = db.get(b, 0.0) + w
             self.d_baskets[u] = self.d_baskets.get(u, 0.0) + w
-        self.item = {b: n - self.d_item.get(b, 0.0) for b, n in st.item.items()}
-        self.item = {b: n for b, n in self.item.items() if n > 1e-9}
-        self.top = max(self.item.values(), default=1.0)
-        self.head = [k for k, _ in heapq.nlargest(HEAD, self.item.items(), key=_kv)]
+        # Counts are looked up lazily (a copy of every product's count per fold cost seconds at
+        # 100 k products); one pass finds the best sellers and the largest count before it.
+        self.item = _Less(st.item, self.d_item)
+        d = self.d_item
+        counts = ((b, n - d[b] if b in d else n) for b, n in st.item.items())
+        best = heapq.nlargest(HEAD, counts, key=_kv)
+        self.top = best[0][1] if best and best[0][1] > 1e-9 else 1.0
+        self.head = [b for b, n in best if n > 1e-9]
         self.unit = st.now()
 
     def features(self, r: tuple[str, list[str], float, list[str]]) -> tuple[np.ndarray, np.ndarray]:
@@ -614,7 +618,7 @@ class _Before:
         toks = title_tokens(getattr(it, "title", "") or "") if it is not None else frozenset()
         sims = self.titles.similar(a, toks) if toks else {}
         item = self.item
-        knn = {b: c / math.sqrt(item[b]) for b, c in row.items() if b in item}
+        knn = {b: c / math.sqrt(n) for b, c in row.items() if (n := item.get(b, 0.0)) > 0.0}
         # The blend's top three come from the heads of the features' own rankings.
         pool = [*_head(row), *_head(knn), *_head(sims), *_head(hist), *_head(nxt),
                 *self.head[:POOL]]  # fmt: skip
@@ -638,10 +642,21 @@ def _head(scores: dict[str, float]) -> list[str]:
     return [b for b, _ in heapq.nlargest(POOL, scores.items(), key=_kv)]
 
 
+class _Less:
+    """Counts minus a window's share, looked up one product at a time."""
+
+    def __init__(self, item: dict[str, float], less: dict[str, float]) -> None:
+        self.item, self.less = item, less
+
+    def get(self, b: str, default: float = 0.0) -> float:
+        n = self.item.get(b, 0.0) - self.less.get(b, 0.0)
+        return n if n > 1e-9 else default
+
+
 def _next_scores(
     st: Stats,
     prev: Iterable[str],
-    item: Mapping[str, float],
+    item: Mapping[str, float] | _Less,
     taken: Mapping[tuple[str, str], float] | None = None,
 ) -> dict[str, float]:
     """Mean over the last basket's items x of the share of x's buyers who bought b next
