@@ -143,10 +143,15 @@ def test_never_an_urge_after_an_unanswered_buyer_message(steps: list, bot: bool)
     out = run(events, bot={"enabled": bot})
     # The oracle, from the events and actions alone: a question is answered by a later agent
     # message, logged bot message or FAQ bot reply; acknowledgements ask nothing.
-    timeline = sorted([(e.at, 0, e) for e in events if tag(e) == "message"]
-                      + [(a.ts, 1, a) for a in out if tag(a) in ("bot.reply", "urge.send")]
-                      + [(a.ts, -1, a) for a in out if tag(a) == "conversation.open"],
-                      key=lambda x: (x[0], x[1]))  # fmt: skip
+    # Timers fire before an event of the same millisecond (the engine's order): an urge due
+    # at the very moment a question arrives was sent before it.
+    timeline = sorted(
+        [(e.at, 0, e) for e in events if tag(e) == "message"]
+        + [(a.ts, 1, a) for a in out if tag(a) == "bot.reply"]
+        + [(a.ts, -2, a) for a in out if tag(a) == "urge.send"]
+        + [(a.ts, -1, a) for a in out if tag(a) == "conversation.open"],
+        key=lambda x: (x[0], x[1]),
+    )
     waiting = False
     for _, _, item in timeline:
         kind = tag(item)
