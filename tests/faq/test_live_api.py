@@ -136,3 +136,33 @@ def test_periodic_learning_is_claimed_once_per_period_across_processes(live: Liv
     svc.ingest([{"type": "settings", "ts": T0, "store": S, "values": {"bot": {"learn": False}}}])
     assert faq_live.relearn_due(svc, T0 + 99 * HOUR) == []
     other.close()
+
+
+def test_an_agent_reply_with_an_entry_answer_teaches_a_variant_end_to_end(live: Live) -> None:
+    # #16: agent reply -> proposed variant -> approval -> the bot answers the new wording
+    c = live.client
+    sup = live.staff(S, "sup", "supervisor")
+    base = f"/api/v1/stores/{S}/faq"
+    t = T0 - 10 * HOUR
+    assert not live.service.ingest([
+        {"type": "message", "ts": t, "store": S, "buyer": "h1", "sender": "buyer",
+         "text": "我那单走了没"},
+        {"type": "message", "ts": t + MIN, "store": S, "buyer": "h1", "sender": "agent",
+         "agent": "a1", "text": "您好，我是客服小夏，亲，下单后48小时内发货哦"},
+    ]).rejected  # fmt: skip
+    entry = {"question": "什么时候发货", "answer": "亲，下单后48小时内发货哦"}
+    assert c.put(f"{base}/ship", headers=sup, json=entry).status_code == 200
+    b = live.buyer(S, "b1")
+    before = c.post("/api/v1/buyer/messages", headers=b, json={"text": "我那单走了没"}).json()
+    assert all(a.get("faq") != "ship" for a in before["actions"] if a["type"] == "bot.reply")
+    assert c.post(f"{base}/learn", headers=sup).status_code == 200
+    items = c.get(f"{base}/proposals", headers=sup).json()["items"]
+    (variant,) = [p for p in items if p["kind"] == "variant"]
+    assert (variant["target"], variant["question"]) == ("ship", "我那单走了没")
+    assert c.post(f"{base}/proposals/{variant['id']}/approve", headers=sup).status_code == 200
+    ship = next(e for e in c.get(base, headers=sup).json()["items"] if e["faq"] == "ship")
+    assert "我那单走了没" in ship["variants"] and ship["answer"] == entry["answer"]
+    b = live.buyer(S, "b2")
+    after = c.post("/api/v1/buyer/messages", headers=b, json={"text": "我那单走了没"}).json()
+    replies = [a for a in after["actions"] if a["type"] == "bot.reply"]
+    assert replies[0]["faq"] == "ship" and replies[0]["text"].endswith(entry["answer"])
