@@ -27,7 +27,7 @@ import bm25s
 import numpy as np
 
 from kefu.faq.answer import ATTRIBUTE_NAMES, Answer, product_answer
-from kefu.faq.lexicon import grams, sounds, words
+from kefu.faq.lexicon import doc_words, grams, sounds, words
 from kefu.faq.text import clean, signature, tokenizer
 
 DEFAULT_THRESHOLD = 0.5
@@ -261,7 +261,7 @@ class FaqIndex:
             seen: dict[tuple[str, ...], int] = {}
             mine: list[int] = []
             for text in (it.question, *it.variants):
-                ws = words(text)
+                ws = doc_words(text)
                 if not ws:
                     continue
                 if ws in seen:  # same concepts, another wording
@@ -279,7 +279,7 @@ class FaqIndex:
                 self._doc_grams.append(grams(text))
                 self._doc_sounds.append(snd)
             self._entry_docs.append(mine)
-            aw = words(it.answer)
+            aw = doc_words(it.answer)
             self._ans_words.append(frozenset(aw))
             ans_docs.append(list(aw) or ["_"])
             ans_owner.append(i)

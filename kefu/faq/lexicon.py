@@ -172,8 +172,19 @@ def _corrected(text: str) -> str:
 
 @lru_cache(maxsize=65_536)
 def words(text: str) -> tuple[str, ...]:
-    """The concepts of `text`, in order, fillers and question words dropped."""
-    s = _corrected(text)
+    """The concepts of a buyer's `text`, in order, fillers and question words dropped,
+    homophone typos corrected."""
+    return _concepts(_corrected(text))
+
+
+@lru_cache(maxsize=65_536)
+def doc_words(text: str) -> tuple[str, ...]:
+    """`words` of a store's own text (questions, answers, facts): no typo correction — the
+    store's wording is taken as written, and indexing 10 k entries stays cheaper."""
+    return _concepts(rewrite(text))
+
+
+def _concepts(s: str) -> tuple[str, ...]:
     if _LATIN_ANY.search(s):
         for phrase, joined in PHRASES.items():
             s = s.replace(phrase, f" {joined} ")
