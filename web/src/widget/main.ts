@@ -34,6 +34,14 @@ function boot(): void {
   host.id = 'kefu-widget'
   host.setAttribute('data-store', data.store ?? '')
   document.body.appendChild(host)
+  // Phones: the visible height (the keyboard shrinks it) sizes the full-screen chat, so the
+  // input stays above the keyboard whatever the shop page's viewport settings.
+  const vv = window.visualViewport
+  if (vv) {
+    const fit = () => host.style.setProperty('--kf-vh', `${Math.round(vv.height)}px`)
+    fit()
+    vv.addEventListener('resize', fit)
+  }
   const root = host.attachShadow({ mode: 'open' })
   const style = document.createElement('style')
   style.textContent = css
