@@ -113,11 +113,16 @@ def test_language_switch(kefu: Kefu, new_page: Any) -> None:
     page.get_by_test_id("lang-switch").click()
     expect(page.locator('[data-nav="workbench"]')).to_have_text("工作台")
 
-    # A bad token is refused with the server's reason.
+    # A bad token is refused with the server's reason, in the page's language; the hint's
+    # command is set as code, not Markdown backticks.
     page.get_by_test_id("logout").click()
     page.get_by_test_id("token").fill("kefu_not-a-real-token")
     page.get_by_test_id("login").click()
-    expect(page.get_by_test_id("login-error")).to_contain_text("missing or invalid token")
+    expect(page.get_by_test_id("login-error")).to_have_text(
+        "登录失败：令牌无效或已失效，请重新登录"
+    )
+    expect(page.get_by_test_id("login-hint").locator("code")).to_contain_text("kefu token create")
+    assert "`" not in page.get_by_test_id("login-hint").inner_text()
     shot(page, "14-login-error")
 
     # The widget has its own switch.
