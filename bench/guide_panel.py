@@ -11,19 +11,20 @@ first product (by popularity inside it), 45 % anything popular. Orders spread ov
 3 % of the catalogue is off sale and 3 % out of stock.
 
 Measured, one process, one core (wall and CPU time: the machine may be shared):
-- build: the first --orders orders through the built-in provider's incremental
-  `observe_order` (as the engine's `order` rule feeds it; the provider has no separate batch
-  build), with the time spent re-tuning its prior; RSS before and after, peak RSS, and the
-  pickled state's size and time (the provider is pickled with the store's snapshot);
-- the provider's call alone (`complements(store, product, 3 × max_items, catalogue)` plus the
-  availability filter, exactly what the rule does) for products asked by popularity, drawn
-  uniformly from the catalogue (the long tail), and never ordered (the category tier):
-  first with no kept lists (as after a restart), then the same questions again;
+- build: the first --orders orders through the built-in provider (`rules.learn`, as the
+  engine's `order` rule feeds it; there is no separate batch build), with the time spent
+  re-tuning its weights; RSS before and after, peak RSS, and the pickled state's size and
+  time (the provider is pickled with the store's snapshot);
+- the rule's provider call alone (`rules.complements_of`: buyer-aware complements with the
+  availability filter; half the questions from returning buyers) for products asked by
+  popularity, drawn uniformly from the catalogue (the long tail), and never ordered: first
+  with no kept lists (as after a restart), then the same questions again;
 - live: the other --live-orders orders arrive as `order` events through the engine and,
   every so often, a new buyer adds a product to the cart, says hello, an agent answers and
   the buyer sends a product card; the timer wraps the guide's `rules.on_message` inside
-  `Engine.feed` (intent score, the provider's complements with the catalogue filter, the
-  panel action); `feed` of the card and of every order are timed too.
+  `Engine.feed` (intent score, complements, the panel action); `feed` of the card and of
+  every order are timed too. Wall and CPU (`thread_time`) times: on a shared machine read
+  the CPU ones.
 """
 
 from __future__ import annotations
