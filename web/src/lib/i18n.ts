@@ -1,6 +1,6 @@
 // A tiny reactive i18n: t() reads `lang`, so templates re-render when the language switches.
 import { ref } from 'vue'
-import { en, zh } from './messages'
+import { en, zh, type Dict } from './messages'
 
 export type Lang = 'zh-CN' | 'en'
 const KEY = 'kefu.lang'
@@ -32,8 +32,8 @@ export function fill(text: string, params?: Record<string, string | number | nul
 }
 
 export function t(key: string, params?: Record<string, string | number | null | undefined>): string {
-  const dict = lang.value === 'en' ? en : zh
-  return fill(dict[key] ?? zh[key] ?? key, params)
+  const dict: Dict = lang.value === 'en' ? en : zh
+  return fill(dict[key] ?? (zh as Dict)[key] ?? key, params)
 }
 
 /** A metric's label in the current language (its id when unknown). */

@@ -3,7 +3,7 @@
 
 export type Dict = Record<string, string>
 
-export const zh: Dict = {
+export const zh = {
   'app.name': 'kefu 客服',
   'app.tagline': '电商客服工作台',
   'nav.workbench': '工作台',
@@ -550,9 +550,12 @@ export const zh: Dict = {
   'kw.emptyHint': '从市场工具导出每日关键词数据（日期、关键词、搜索人气、在线商品数、点击占比，CSV），然后用下面任一方式导入：',
   'kw.emptyCli': '命令行',
   'kw.emptyApi': '或调用接口（管理员或主管令牌）',
-}
+} satisfies Dict
 
-export const en: Dict = {
+/** Every key of `zh`, no other: a missing or stray English string fails the type check. */
+export type MessageKey = keyof typeof zh
+
+export const en: Record<MessageKey, string> = {
   'app.name': 'kefu',
   'app.tagline': 'Customer service for e-commerce',
   'nav.workbench': 'Workbench',
