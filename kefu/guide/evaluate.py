@@ -242,8 +242,12 @@ def provider_ranker(prov: Provider, catalogue: Catalogue) -> Recommender:
 def implicit_method(kind: str, sp: Split, neighbours: int = 20) -> Recommender:
     """implicit's item-kNN (`cosine` or `bm25`) fit on the training basket × item matrix; its
     lists are filled up with the popularity baseline's (ten slots for every method)."""
-    from implicit.nearest_neighbours import BM25Recommender, CosineRecommender
     from scipy.sparse import csr_matrix
+
+    from kefu.extras import require
+
+    nn = require("implicit.nearest_neighbours", "the item-kNN baseline of kefu eval", "eval")
+    BM25Recommender, CosineRecommender = nn.BM25Recommender, nn.CosineRecommender
 
     index = {p: i for i, p in enumerate(sorted(sp.known))}
     names = sorted(sp.known)
