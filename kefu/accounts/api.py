@@ -25,6 +25,8 @@ class Me(BaseModel):
         description="The store's UTC offset now, in minutes (for the store-local date)"
     )
     today: str = Field(description="The store-local date now, YYYY-MM-DD")
+    store_name: str = Field("", description="The store's display name (its id when it has none)")
+    agent_name: str | None = Field(None, description="The staff account's display name")
 
 
 class TokenIn(BaseModel):
@@ -62,9 +64,14 @@ def me(request: Request, p: Principal = Depends(principal)) -> Any:
     tz = service.engine.settings(p.store).tz
     now = datetime.fromtimestamp(service.clock.now() / 1000, tz)
     offset = now.utcoffset()
+    from kefu.api.webapp import store_name
+    from kefu.conversations.service import agent_names
+
+    agent_name = agent_names(service, p.store).get(p.agent, p.agent) if p.agent else None
     return Me(store=p.store, role=p.role, agent=p.agent, buyer=p.buyer, timezone=str(tz),
               utc_offset_min=int(offset.total_seconds() // 60) if offset else 0,
-              today=now.date().isoformat())  # fmt: skip
+              today=now.date().isoformat(), store_name=store_name(service, p.store),
+              agent_name=agent_name)  # fmt: skip
 
 
 @router.post(

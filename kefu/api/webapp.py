@@ -290,7 +290,7 @@ def buyer_products(
     return {
         "items": _products(svc, p.store, _ids(ids), "", limit, True),
         "store": p.store,
-        "name": _store_name(svc, p.store),
+        "name": store_name(svc, p.store),
     }
 
 
@@ -305,15 +305,18 @@ def buyer_widget(request: Request, p: Principal = Depends(buyer)) -> Any:
     settings = svc.engine.settings(p.store)
     return {
         "store": p.store,
-        "name": _store_name(svc, p.store),
+        "name": store_name(svc, p.store),
         "button_ttl_s": settings.handoff.ms("button_ttl") / 1000,
         "greeting": settings.bot.greeting if settings.bot.enabled else "",
     }
 
 
-def _store_name(svc: EngineService, store: str) -> str:
+def store_name(svc: EngineService, store: str) -> str:
+    """What people see of a store: its own name, else the shop its sub-accounts are named
+    after (山野茶坊:小宇), else the id."""
+    from kefu.conversations.service import store_display_name
     from kefu.storage.models import Store
 
     with svc.sessions() as s:
         row = s.get(Store, store)
-    return row.name if row is not None and row.name else store
+    return store_display_name(svc, row.name if row is not None else None, store)

@@ -253,12 +253,11 @@ def buyer_state(request: Request, p: Principal = Depends(buyer)) -> Any:
     """`state` agent / queued / bot / closed / none, the serving person's nickname and the
     queue position (1 = next): the widget re-reads it after every assign, queue, transfer and
     reassignment instead of replaying the transcript's history."""
-    from kefu.api.webapp import _store_name
+    from kefu.api.webapp import store_name
 
     svc = _service(request)
     assert p.buyer is not None
-    name = live.store_display_name(svc, _store_name(svc, p.store), p.store)
-    return {**live.buyer_state(svc, p.store, p.buyer), "store_name": name}
+    return {**live.buyer_state(svc, p.store, p.buyer), "store_name": store_name(svc, p.store)}
 
 
 @buyer_router.post("/signal", summary="Typing indicator / read receipt (ephemeral)",

@@ -9,6 +9,9 @@ export interface Me {
   timezone: string
   utc_offset_min: number
   today: string
+  /** Display names (ids stay in tooltips). */
+  store_name?: string
+  agent_name?: string | null
 }
 
 export interface Page<T> {
