@@ -173,7 +173,9 @@ class _Field:
             self.bm, self.vocab = bm, bm.vocab_dict
 
     def scores(self, terms: Iterable[str]) -> np.ndarray | None:
-        ids = [self.vocab[t] for t in terms if t in self.vocab]
+        # terms in sorted order: float sums in one order, whatever the (hash-seeded) order of a
+        # term set or of bm25s's vocabulary ids
+        ids = [self.vocab[t] for t in sorted(terms) if t in self.vocab]
         if self.bm is None or not ids:
             return None
         return np.asarray(self.bm.get_scores_from_ids(ids), dtype=np.float32)
@@ -204,6 +206,7 @@ class FaqIndex:
     prior: float = 0.0  # with vote: weight of log(entry weight), how often agents answered so
     pool: int = 256  # with vote: documents looked at per query
     calibration: tuple[float, float, float, float] = CALIBRATION
+    per_field: int = _CANDIDATES  # candidates per BM25 field (training looks at more)
     _by_id: dict[str, int] = field(default_factory=dict)
     _ask: _Field | None = None
     _ans: _Field | None = None
@@ -311,7 +314,9 @@ class FaqIndex:
     # ------------------------------------------------------------------------ scoring
 
     def _mass(self, ws: Iterable[str]) -> float:
-        return sum(self._idf.get(w, self._unknown_idf) for w in ws)
+        # fsum: the same float whatever the set's (hash-seeded) order, so features and the
+        # re-ranker trained on them are identical from one process to the next
+        return math.fsum(self._idf.get(w, self._unknown_idf) for w in ws)
 
     def candidates(self, text: str) -> tuple[dict[int, list[float]], dict[int, int]]:
         """Feature rows of the entries worth a look for `text`, and each one's closest wording."""
@@ -328,7 +333,7 @@ class FaqIndex:
                               ("snd", self._snd, snd_s)):  # fmt: skip
             if sc is None:
                 continue
-            for i, s in fld.best_per_entry(sc, _CANDIDATES).items():
+            for i, s in fld.best_per_entry(sc, self.per_field).items():
                 pool.setdefault(i, {})[name] = s
         if not pool:
             return {}, {}
@@ -366,6 +371,7 @@ class FaqIndex:
                        ans_cover, got.get("ans", 0.0) / tops["ans"],
                        got.get("snd", 0.0) / tops["snd"], both, 0.0, float(len(qw)), unknown,
                        1.0 if self.items[i].source == "product" else 0.0]  # fmt: skip
+            rows[i] = [round(v, 6) for v in rows[i]]  # no float32 noise in the features
             closest[i] = best_doc
         lex = {i: r[0] + r[1] + r[2] + r[3] + 0.5 * r[5] for i, r in rows.items()}
         if len(lex) > 1:

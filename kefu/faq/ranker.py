@@ -55,6 +55,7 @@ PARAMS = {
     "verbose": -1,
 }
 ROUNDS = 200
+TRAIN_CANDIDATES = 24  # more wrong candidates per question than the bot looks at (12)
 GENERIC = 40
 
 
@@ -100,6 +101,7 @@ def jddc_rows(
             asks.append((second, f"j{n}"))
         asks += [(rng.choice(qs), None) for _, qs in outside[: size // 3]]
         index = FaqIndex.build(items, threshold=0.0)
+        index.per_field = TRAIN_CANDIDATES
         for q, right in asks:
             _rows(index, q, right, x, y)
     return x, y
@@ -116,6 +118,7 @@ def afqmc_rows(path: Path, batch: int = 400) -> tuple[list[list[float]], list[in
         chunk = pairs[start : start + batch]
         items = [FaqItem(f"a{n}", b, b) for n, (_, b, _, _) in enumerate(chunk)]
         index = FaqIndex.build(items, threshold=0.0)
+        index.per_field = TRAIN_CANDIDATES
         for n, (a, _, label, _) in enumerate(chunk):
             rows, _ = index.candidates(a)
             for i in sorted(rows):
