@@ -134,10 +134,40 @@ def recall(ranked: list[list[str]], truth: list[str], ks: tuple[int, ...] = (1, 
     return out
 
 
-def baseline_index(train: list[JddcPair]) -> FaqIndex:
-    """Plain BM25: one entry per training line (its last buyer turn), no learning, no vote."""
-    items = [FaqItem(f"l{n}", p.query, p.reply) for n, p in enumerate(train) if p.reply]
-    return FaqIndex.build(items)
+class PlainBM25:
+    """Plain BM25 (bm25s over jieba words, no synonyms, no re-ranker) over the training lines'
+    last buyer turns, answering with the replies of the best lines."""
+
+    def __init__(self, train: list[JddcPair]) -> None:
+        import bm25s
+
+        self.lines = [p for p in train if p.reply]
+        self.bm = bm25s.BM25()
+        self.bm.index([self._toks(p.query) or ["_"] for p in self.lines], show_progress=False)
+        self.vocab = self.bm.vocab_dict
+
+    @staticmethod
+    def _toks(text: str) -> list[str]:
+        from kefu.faq.text import tokenizer
+
+        return sorted(w for w in tokenizer().lcut(normalize(text)) if w.strip())
+
+    def replies(self, query: str, k: int = 5) -> list[str]:
+        """The distinct replies of the best-scoring lines (ties: earlier line)."""
+        ids = [self.vocab[t] for t in self._toks(query) if t in self.vocab]
+        if not ids:
+            return []
+        sc = np.asarray(self.bm.get_scores_from_ids(ids))
+        order = np.lexsort((np.arange(len(sc)), -sc))
+        seen: dict[str, str] = {}
+        for n in order[: k * 20].tolist():
+            if sc[n] <= 0:
+                break
+            r = self.lines[n].reply
+            seen.setdefault(signature(r), r)
+            if len(seen) >= k:
+                break
+        return list(seen.values())
 
 
 def learned_index(train: list[JddcPair]) -> tuple[FaqIndex, int]:
@@ -183,7 +213,8 @@ def evaluate_jddc(folder: Path, limit: int | None = None, progress: Progress = _
     generic = [wording[sig] for sig, _ in frequent.most_common(GENERIC)]
     content = [n for n, t in enumerate(truth) if not any(equivalent(t, g) for g in generic)]
     progress("plain BM25")
-    base = answers_of(baseline_index(train), queries)
+    plain = PlainBM25(train)
+    base = [plain.replies(q) for q in queries]
     progress("learning")
     learned, n_proposals = learned_index(train)
     progress("answering")
@@ -411,7 +442,7 @@ def evaluate_jddc_bot(
     frequent = Counter(signature(p.reply) for p in train if signature(p.reply))
     top_sig = frequent.most_common(1)[0][0]
     top_reply = next(p.reply for p in train if signature(p.reply) == top_sig)
-    base = baseline_index(train)
+    base = PlainBM25(train)
     progress("smart assist")
     assist = Assistant.build(items, chats)
     progress("answering")
@@ -426,8 +457,8 @@ def evaluate_jddc_bot(
             sent.append(ans.text)
         else:
             sent.append(section.unsure_text if ans is not None else section.miss_text)
-        hits = base.search(p.query, k=1)
-        bm25_top.append(hits[0].item.answer if hits else "")
+        top = base.replies(p.query, k=1)
+        bm25_top.append(top[0] if top else "")
         suggestions.append([s.text for s in assist.suggest(p.query, k=5)])
 
     def figures(replies: list[str]) -> dict[str, float]:
