@@ -62,12 +62,12 @@ def test_tenancy_404_roles_and_buyer_isolation(live: Live) -> None:
     me = c.get("/api/v1/me", headers={"Authorization": f"Bearer {r.json()['token']}"}).json()
     clock = {"timezone": "Asia/Shanghai", "utc_offset_min": 480}  # the store's days
     assert me == {"store": S, "role": "agent", "agent": "a9", "buyer": None, **clock,
-                  "today": "2027-01-15"}  # fmt: skip
+                  "today": "2027-01-15", "store_name": S, "agent_name": "a9"}  # fmt: skip
     live.advance(8.5 * 3600)  # 16:30 UTC is already the next day in Shanghai
     r = c.post(f"/api/v1/stores/{S}/buyer-tokens", headers=admin, json={"buyer": "b7"})
     me = c.get("/api/v1/me", headers={"Authorization": f"Bearer {r.json()['token']}"}).json()
     assert me == {"store": S, "role": "buyer", "agent": None, "buyer": "b7", **clock,
-                  "today": "2027-01-16"}  # fmt: skip
+                  "today": "2027-01-16", "store_name": S, "agent_name": None}  # fmt: skip
 
 
 def test_quick_replies_crud(live: Live) -> None:
