@@ -235,9 +235,15 @@ def new_page(browser: Any) -> Iterator[Any]:
     contexts: list[Any] = []
 
     def make(
-        width: int = 1400, height: int = 860, locale: str = "zh-CN", timezone: str | None = None
+        width: int = 1400,
+        height: int = 860,
+        locale: str = "zh-CN",
+        timezone: str | None = None,
+        mobile: bool = False,
     ) -> Any:
-        extra = {"timezone_id": timezone} if timezone else {}
+        extra: dict[str, Any] = {"timezone_id": timezone} if timezone else {}
+        if mobile:  # Chromium's phone emulation: touch, mobile viewport rules, a 2x screen
+            extra.update(is_mobile=True, has_touch=True, device_scale_factor=2)
         ctx = browser.new_context(viewport={"width": width, "height": height}, locale=locale,
                                   **extra)  # fmt: skip
         ctx.set_default_timeout(15_000)

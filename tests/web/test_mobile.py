@@ -4,7 +4,6 @@ open chat fills the screen; the workbench shows list → chat → panel as stack
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,27 +15,9 @@ PHONES = [(360, 740), (390, 844)]
 
 
 @pytest.fixture
-def phone(browser: Any) -> Iterator[Any]:
-    contexts: list[Any] = []
-
-    def make(width: int, height: int) -> Any:
-        ctx = browser.new_context(
-            viewport={"width": width, "height": height},
-            is_mobile=True,
-            has_touch=True,
-            device_scale_factor=2,
-            locale="zh-CN",
-        )
-        ctx.set_default_timeout(15_000)
-        contexts.append(ctx)
-        page = ctx.new_page()
-        page.errors = []
-        page.on("pageerror", lambda e: page.errors.append(str(e)))
-        return page
-
-    yield make
-    for ctx in contexts:
-        ctx.close()
+def phone(new_page: Any) -> Any:
+    """A page in Chromium's phone emulation at `width` × `height`."""
+    return lambda width, height: new_page(width, height, mobile=True)
 
 
 def _no_horizontal_scroll(page: Any) -> None:
