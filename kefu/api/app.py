@@ -35,6 +35,7 @@ def create_app(
     learn_check_seconds: float = 300.0,
     rate_limit: str | None = None,
     rollup_every_s: float = 0.0,
+    warm_bot: bool = False,
 ) -> FastAPI:
     """The kefu HTTP API bound to one engine service; fires due timers every tick.
 
@@ -42,6 +43,7 @@ def create_app(
     `redis_url` the hub is bridged to the other `kefu serve` processes. The insight
     roll-ups of stores with new events are refreshed every `rollup_every_s` in the
     background (0, the default: only when a report asks; or run `kefu insight follow`).
+    With `warm_bot` the FAQ bot's dictionaries load in a thread as the server starts.
     """
     import asyncio
 
@@ -96,6 +98,17 @@ def create_app(
                     except Exception:  # a failed run is retried next period, never fatal
                         log.exception("FAQ re-learning failed")
 
+        background: set[asyncio.Task[None]] = set()
+        if warm_bot:
+            from kefu.faq.index import warm
+
+            async def warm_up() -> None:
+                try:
+                    await asyncio.to_thread(warm)
+                except Exception:  # the bot then loads them with its first answer
+                    log.exception("FAQ bot warm-up failed")
+
+            background.add(asyncio.create_task(warm_up()))  # kept until done (RUF006)
         task = asyncio.create_task(ticker())
         learning = asyncio.create_task(learner())
         try:

@@ -55,7 +55,8 @@ def serve_command(
     upgrade(engine)
     service = EngineService(engine, cfg)
     err.print(f"kefu serving on http://{host}:{port} (API docs: /docs) — database {engine.url!r}")
-    app = create_app(service, tick, redis, rate_limit=rate_limit, rollup_every_s=rollup_every)
+    app = create_app(service, tick, redis, rate_limit=rate_limit, rollup_every_s=rollup_every,
+                     warm_bot=True)  # fmt: skip
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 

@@ -129,6 +129,15 @@ def product_items(products: Iterable[Any]) -> list[FaqItem]:
     return out
 
 
+def warm() -> None:
+    """Load the segmenter's dictionary and the re-ranker now (about 2 s of CPU): a server
+    does it when it starts, so its first buyer does not wait for them with the store locked."""
+    from kefu.faq.text import tokenizer
+
+    tokenizer()
+    _ranker()
+
+
 @lru_cache(maxsize=1)
 def _ranker() -> Any:
     """The shipped LightGBM re-ranker, or None when its file is absent (logistic fallback)."""
