@@ -120,7 +120,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    rich_markup_mode=None,  # the overview in plain text: rich and its Markdown parser load only for a command
+    rich_markup_mode=None,  # plain overview: rich and its Markdown parser load only for a command
 )
 
 
