@@ -26,7 +26,7 @@ from typing import Any
 import bm25s
 import numpy as np
 
-from kefu.faq.answer import ATTRIBUTE_NAMES, Answer, product_answer
+from kefu.faq.answer import ATTRIBUTE_NAMES, Answer, _value, product_answer
 from kefu.faq.lexicon import doc_words, grams, sounds, words
 from kefu.faq.text import clean, signature, tokenizer
 
@@ -98,14 +98,6 @@ def as_item(entry: Any) -> FaqItem:
         related=tuple(get("related", None) or ()),
         weight=float(get("weight", 1.0) or 1.0),
     )
-
-
-def _value(v: Any) -> str:
-    if isinstance(v, list | tuple):
-        return "、".join(str(x) for x in v)
-    if isinstance(v, dict):
-        return "，".join(f"{k} {x}" for k, x in v.items())
-    return str(v)
 
 
 def product_items(products: Iterable[Any]) -> list[FaqItem]:
