@@ -36,6 +36,7 @@ def create_app(
     rate_limit: str | None = None,
     rollup_every_s: float = 0.0,
     warm_bot: bool = False,
+    webhooks: bool = False,
 ) -> FastAPI:
     """The kefu HTTP API bound to one engine service; fires due timers every tick.
 
@@ -44,10 +45,12 @@ def create_app(
     roll-ups of stores with new events are refreshed every `rollup_every_s` in the
     background (0, the default: only when a report asks; or run `kefu insight follow`).
     With `warm_bot` the FAQ bot's dictionaries load in a thread as the server starts.
+    With `webhooks` this process runs a webhook delivery worker (kefu.webhooks.worker).
     """
     import asyncio
 
     from kefu.accounts import api as accounts_api
+    from kefu.accounts import manage_api as accounts_manage_api
     from kefu.conversations import api as conversations_api
     from kefu.conversations import report_api as handoff_report_api
     from kefu.conversations.service import Fanout
@@ -56,7 +59,7 @@ def create_app(
 
     hub = Hub()
     fanout = Fanout(service, hub)
-    rollups = Rollups(service.db, service.config, service.capabilities)
+    rollups = Rollups(service.db, service.config)
 
     def on_commit(actions: list[Action], events: list[Event]) -> None:
         fanout(actions, events)
@@ -111,12 +114,19 @@ def create_app(
             background.add(asyncio.create_task(warm_up()))  # kept until done (RUF006)
         task = asyncio.create_task(ticker())
         learning = asyncio.create_task(learner())
+        hooks = None
+        if webhooks:
+            from kefu.webhooks.worker import Worker
+
+            hooks = asyncio.create_task(Worker(service.sessions).run(stop))
         try:
             yield
         finally:
             stop.set()
             await task
             await learning
+            if hooks is not None:  # the webhook worker ends its round and stops
+                await hooks
             if bridge is not None:
                 await asyncio.to_thread(bridge.stop)
             await asyncio.to_thread(service.close)
@@ -146,8 +156,22 @@ def create_app(
     app.include_router(handoff_report_api.router)
     app.include_router(traffic_api.router)
     app.include_router(accounts_api.router)
+    from kefu.webhooks import api as webhooks_api
+
+    app.include_router(webhooks_api.router)
+    for router in accounts_manage_api.routers:
+        app.include_router(router)
+    from kefu.catalogue import api as catalogue_api
+
+    app.include_router(catalogue_api.router)
     for router in conversations_api.routers:
         app.include_router(router)
+    from kefu.attachments import api as attachments_api
+    from kefu.conversations import search_api
+
+    for router in attachments_api.routers:
+        app.include_router(router)
+    app.include_router(search_api.router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
