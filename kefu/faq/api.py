@@ -10,10 +10,11 @@ import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from kefu.accounts.tokens import Principal
 from kefu.api.deps import FORBIDDEN, NOT_FOUND, UNAUTHORIZED, staff
+from kefu.faq import editor
 from kefu.faq import live as faq_live
 from kefu.faq.learn import Proposal, ReviewError, approve, edit, reject
 
@@ -31,14 +32,58 @@ CONFLICT: dict[int | str, dict[str, Any]] = {
 STATUSES = ("proposed", "approved", "rejected", "edited")
 
 
+def _clean_list(values: list[str], what: str, longest: int) -> list[str]:
+    out: list[str] = []
+    for i, v in enumerate(values):
+        v = v.strip()
+        if not v:
+            raise ValueError(f"{what} {i + 1} is blank")
+        if len(v) > longest:
+            raise ValueError(f"{what} {i + 1} is longer than {longest} characters")
+        if v not in out:
+            out.append(v)
+    return out
+
+
 class EntryIn(BaseModel):
-    """A FAQ entry: the standard question, its answer, other wordings, keyword rules."""
+    """A FAQ entry: the standard question, its answer, other wordings, keyword rules, the
+    entries offered after it, and whether the bot answers with it."""
 
     question: str = Field(..., min_length=1, max_length=500)
     answer: str = Field(..., min_length=1, max_length=5_000)
     variants: list[str] = Field(default_factory=list, max_length=200)
     keywords: list[str] = Field(default_factory=list, max_length=50)
     related: list[str] = Field(default_factory=list, max_length=10)
+    enabled: bool = True
+
+    @field_validator("question", "answer")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must not be blank")
+        return v.strip()
+
+    @field_validator("variants")
+    @classmethod
+    def _variants(cls, v: list[str]) -> list[str]:
+        return _clean_list(v, "variant", 500)
+
+    @field_validator("keywords")
+    @classmethod
+    def _keywords(cls, v: list[str]) -> list[str]:
+        return _clean_list(v, "keyword", 50)
+
+    @field_validator("related")
+    @classmethod
+    def _related(cls, v: list[str]) -> list[str]:
+        return _clean_list(v, "related entry", 256)
+
+
+class TryIn(BaseModel):
+    """A question to try against the live index, optionally next to a product card."""
+
+    text: str = Field(..., min_length=1, max_length=2_000)
+    product: str | None = Field(None, min_length=1, max_length=256)
 
 
 class EditIn(BaseModel):
@@ -67,8 +112,7 @@ def _ingest(svc: Any, event: dict[str, Any]) -> None:
 
 
 def _entry(e: Any) -> dict[str, Any]:
-    return {"faq": e.faq, "question": e.question, "answer": e.answer, "variants": e.variants,
-            "keywords": e.keywords, "related": e.related}  # fmt: skip
+    return editor.entry_doc(e)
 
 
 def _page(items: list[dict[str, Any]], after: str | None, limit: int) -> tuple[list[Any], Any]:
@@ -84,40 +128,52 @@ def list_entries(
     store: str,
     after: str | None = Query(None, description="Page: the last `faq` id of the previous page."),
     limit: int = Query(100, ge=1, le=1000),
+    q: str = Query("", max_length=200, description="In the question, answer or variants."),
+    include_disabled: bool = Query(False, description="Also entries switched off."),
     _: Principal = Depends(staff()),
 ) -> dict[str, Any]:
-    """Entries sorted by id; `next` is the `after` of the next page."""
-    st = _svc(request).engine.states.get(store)
-    items = [_entry(st.faq[k]) for k in sorted(st.faq)] if st is not None else []
+    """Entries sorted by id; `next` is the `after` of the next page, `total` the count."""
+    items = editor.all_entries(_svc(request), store, include_disabled)
+    if needle := q.strip().lower():
+        items = [i for i in items if needle in i["faq"].lower() or needle in i["question"].lower()
+                 or needle in i["answer"].lower()
+                 or any(needle in v.lower() for v in i["variants"])]  # fmt: skip
     page, nxt = _page(items, after, limit)
-    return {"store": store, "items": page, "next": nxt}
+    return {"store": store, "items": page, "next": nxt, "total": len(items)}
 
 
-@router.put("/{faq}", summary="Create or replace a FAQ entry (supervisor)")
-def put_entry(
-    request: Request, store: str, faq: str, body: EntryIn,
-    _: Principal = Depends(staff("supervisor")),
-) -> dict[str, Any]:  # fmt: skip
-    """Logs a `faq` event; the bot answers with it from the next message on."""
+def _save(request: Request, store: str, faq: str, body: EntryIn) -> dict[str, Any]:
     svc = _svc(request)
+    if not faq.strip() or len(faq) > 256:
+        raise HTTPException(422, "faq: the id must be 1 to 256 characters")
+    if faq in body.related:
+        raise HTTPException(422, "related: an entry cannot be related to itself")
+    known = {d["faq"] for d in editor.all_entries(svc, store, True)}
+    unknown = [r for r in body.related if r not in known]
+    if unknown:
+        raise HTTPException(422, f"related: no entry {', '.join(unknown)} in this store")
     _ingest(svc, {"type": "faq", "ts": svc.clock.now(), "store": store, "faq": faq,
                   **body.model_dump()})  # fmt: skip
-    return _entry(svc.engine.states[store].faq[faq])
+    found = editor.find(svc, store, faq)
+    return found if found is not None else {"faq": faq, **body.model_dump()}
 
 
-@router.delete("/{faq}", summary="Remove a FAQ entry (supervisor)", status_code=204)
-def delete_entry(
-    request: Request, store: str, faq: str, _: Principal = Depends(staff("supervisor"))
-) -> None:
-    """Logs a disabling `faq` event; 404 when the entry does not exist."""
-    svc = _svc(request)
-    st = svc.engine.states.get(store)
-    entry = st.faq.get(faq) if st is not None else None
-    if entry is None:
-        raise HTTPException(404, "not found")
-    off = {"type": "faq", "ts": svc.clock.now(), "store": store, "faq": faq,
-           "question": entry.question, "answer": entry.answer, "enabled": False}  # fmt: skip
-    _ingest(svc, off)
+@router.post("", summary="Create a FAQ entry with a new id (supervisor)", status_code=201)
+def create_entry(
+    request: Request, store: str, body: EntryIn, _: Principal = Depends(staff("supervisor"))
+) -> dict[str, Any]:
+    """Like PUT with an id made here (`faq-` and 10 hex digits)."""
+    import uuid
+
+    return _save(request, store, f"faq-{uuid.uuid4().hex[:10]}", body)
+
+
+@router.post("/try", summary="Try a question on the live bot (what it would answer)")
+def try_entry(
+    request: Request, store: str, body: TryIn, _: Principal = Depends(staff())
+) -> dict[str, Any]:
+    """The bot's answer, entry and confidence at the store's threshold; nothing is logged."""
+    return editor.try_question(_svc(request), store, body.text, body.product)
 
 
 def _proposal_out(p: Proposal) -> dict[str, Any]:
@@ -204,6 +260,42 @@ def edit_proposal(
                     variants=body.variants, at=at)  # fmt: skip
 
     return _decide(request, store, pid, p, step)
+
+
+@router.get("/{faq}", summary="One FAQ entry (enabled or not)")
+def get_entry(
+    request: Request, store: str, faq: str, _: Principal = Depends(staff())
+) -> dict[str, Any]:
+    """404 when the store has no such entry (or it was deleted)."""
+    found = editor.find(_svc(request), store, faq)
+    if found is None:
+        raise HTTPException(404, "not found")
+    return found
+
+
+@router.put("/{faq}", summary="Create or replace a FAQ entry (supervisor)")
+def put_entry(
+    request: Request, store: str, faq: str, body: EntryIn,
+    _: Principal = Depends(staff("supervisor")),
+) -> dict[str, Any]:  # fmt: skip
+    """Logs a `faq` event; the bot answers with it (or, `enabled: false`, stops) from the
+    next message on. `related` must name entries of the store."""
+    return _save(request, store, faq, body)
+
+
+@router.delete("/{faq}", summary="Remove a FAQ entry (supervisor)", status_code=204)
+def delete_entry(
+    request: Request, store: str, faq: str, _: Principal = Depends(staff("supervisor"))
+) -> None:
+    """Logs a disabling `faq` event marked `removed`; 404 when the entry does not exist."""
+    svc = _svc(request)
+    entry = editor.find(svc, store, faq)
+    if entry is None:
+        raise HTTPException(404, "not found")
+    off = {"type": "faq", "ts": svc.clock.now(), "store": store, "faq": faq,
+           "question": entry["question"], "answer": entry["answer"], "enabled": False,
+           "removed": True}  # fmt: skip
+    _ingest(svc, off)
 
 
 @router.post("/learn", summary="Learn proposals from the store's conversations now")
