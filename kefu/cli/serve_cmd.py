@@ -41,6 +41,12 @@ def serve_command(
         "0: only when a report asks (the replay competes with the API for CPU: on a busy "
         "deployment run `kefu insight follow` beside the servers instead).",
     ),
+    webhooks: bool = typer.Option(
+        True,
+        "--webhooks/--no-webhooks",
+        help="Run a webhook delivery worker in this process (default: on unless "
+        "KEFU_WEBHOOKS=0); every process may run one, they share the queue.",
+    ),
 ) -> None:
     """Run the live server: ingest events, apply the rules, keep timers, serve the API."""
     import uvicorn
@@ -48,6 +54,7 @@ def serve_command(
     from kefu.api.app import create_app
     from kefu.engine.service import EngineService
     from kefu.storage.db import database_url, make_engine, upgrade
+    from kefu.webhooks.worker import enabled_by_env
 
     cfg = settings_or_exit(config)
     url = database_url(db)
@@ -56,7 +63,7 @@ def serve_command(
     service = EngineService(engine, cfg)
     err.print(f"kefu serving on http://{host}:{port} (API docs: /docs) — database {engine.url!r}")
     app = create_app(service, tick, redis, rate_limit=rate_limit, rollup_every_s=rollup_every,
-                     warm_bot=True)  # fmt: skip
+                     warm_bot=True, webhooks=webhooks and enabled_by_env())  # fmt: skip
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 

@@ -16,6 +16,9 @@ from msgspec import Meta
 NonEmpty = Annotated[str, Meta(min_length=1, max_length=256)]
 Money = Annotated[float, Meta(ge=0)]
 Text = Annotated[str, Meta(max_length=20_000)]
+# The channel a buyer writes from (widget, a marketplace IM, whatsapp, ...): webhooks route
+# replies back by it (docs/channels.md). Project addition, optional.
+ChannelName = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
 SOURCES = ("search", "shop", "recommend", "cart", "orders", "chat", "other")
 CARRIERS = ("card", "live", "video")
@@ -127,6 +130,7 @@ class Message(Event, tag="message", kw_only=True):
     product: NonEmpty | None = None
     products: list[NonEmpty] | None = None
     conversation: NonEmpty | None = None
+    channel: ChannelName | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -258,6 +262,7 @@ class Buyer(Event, tag="buyer", kw_only=True):
     gender: Literal["f", "m", "u"] | None = None
     age_band: str | None = None
     member_since: str | None = None
+    channel: ChannelName | None = None
 
 
 class Faq(Event, tag="faq", kw_only=True):
