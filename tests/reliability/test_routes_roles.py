@@ -96,6 +96,19 @@ TABLE: dict[tuple[str, str], str] = {
     ("GET", f"{ST}/keywords"): SUPERVISOR,
     ("GET", f"{ST}/keywords/suggest"): SUPERVISOR,
     ("POST", f"{ST}/keywords"): SUPERVISOR,
+    ("POST", "/api/v1/buyer/attachments"): BUYER,
+    ("GET", "/api/v1/buyer/attachments/{attachment}"): BUYER,
+    ("POST", f"{ST}/conversations/{{conversation}}/attachments"): AGENT,
+    ("GET", f"{ST}/attachments/{{attachment}}"): AGENT,
+    ("GET", f"{ST}/conversations/search"): AGENT,
+    ("POST", f"{ST}/faq"): SUPERVISOR,
+    ("GET", f"{ST}/faq/{{faq}}"): AGENT,
+    ("POST", f"{ST}/faq/try"): AGENT,
+    ("POST", f"{ST}/catalogue/import"): SUPERVISOR,
+    ("GET", f"{ST}/catalogue/products"): AGENT,
+    ("GET", f"{ST}/catalogue/products/{{product}}"): AGENT,
+    ("PUT", f"{ST}/catalogue/products/{{product}}"): SUPERVISOR,
+    ("POST", f"{ST}/catalogue/products/{{product}}/disable"): SUPERVISOR,
 }
 
 
@@ -106,7 +119,7 @@ WHEN_BUILT: dict[tuple[str, str], str] = {
 
 S, OTHER = "s1", "s2"
 PARAMS = {"store": S, "conversation": "b1~1", "faq": "f1", "pid": "1", "qid": "1",
-          "product": "p1", "buyer_id": "b1"}  # fmt: skip
+          "product": "p1", "buyer_id": "b1", "attachment": "0" * 64}  # fmt: skip
 
 
 def _url(path: str, store: str = S) -> str:
