@@ -208,7 +208,7 @@ def transcript(
             items.append((m.ts_ms, 0, m.seq, {
                 "id": f"m{m.seq}", "type": "message", "ts": format_ts(m.ts_ms, tz),
                 "sender": m.sender, "agent": m.agent, "text": m.text, "product": m.product,
-                "products": m.products,
+                "products": m.products, "attachments": m.attachments,
             }))  # fmt: skip
         aq = select(models.Action.seq, models.Action.ts_ms, models.Action.payload).where(
             models.Action.store == store,
@@ -335,7 +335,9 @@ class Fanout:
             msg = {"type": "message", "ts": format_ts(e.at, tz), "store": e.store,
                    "buyer": e.buyer, "conversation": conv.id if conv else e.conversation,
                    "sender": e.sender, "agent": e.agent, "text": e.text, "product": e.product,
-                   "products": e.products}  # fmt: skip
+                   "products": e.products,
+                   "attachments": msgspec.to_builtins(e.attachments) if e.attachments else None,
+                   }  # fmt: skip
             self.hub.publish(buyer_topic(e.store, e.buyer), msg)
             owner = conv.agent if conv is not None and conv.human else None
             for who in {x for x in (owner, e.agent) if x}:

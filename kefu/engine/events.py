@@ -120,8 +120,20 @@ class AgentStatus(Event, tag="agent.status", kw_only=True):
     status: Literal["online", "busy", "offline"]
 
 
+class Attachment(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A file sent in a message (an image): `id` names it in the store's attachment storage
+    (`GET …/attachments/{id}`); `type` is its media type, found from its bytes."""
+
+    id: NonEmpty
+    type: Annotated[str, Meta(min_length=1, max_length=128)]
+    size: Annotated[int, Meta(ge=0)] | None = None
+    width: Annotated[int, Meta(ge=0)] | None = None
+    height: Annotated[int, Meta(ge=0)] | None = None
+    name: Annotated[str, Meta(max_length=256)] | None = None
+
+
 class Message(Event, tag="message", kw_only=True):
-    """A chat message between a buyer and the store."""
+    """A chat message between a buyer and the store (text, product cards, attachments)."""
 
     buyer: NonEmpty
     sender: Literal["buyer", "bot", "agent", "system"]
@@ -130,6 +142,7 @@ class Message(Event, tag="message", kw_only=True):
     product: NonEmpty | None = None
     products: list[NonEmpty] | None = None
     conversation: NonEmpty | None = None
+    attachments: Annotated[list[Attachment], Meta(max_length=10)] | None = None
     channel: ChannelName | None = None
 
     def __post_init__(self) -> None:

@@ -97,7 +97,11 @@ class Conversation(Base):
     agent: Mapped[str | None] = mapped_column(Id)
     status: Mapped[str] = mapped_column(String(16), default="open")
     close_reason: Mapped[str | None] = mapped_column(String(32))
-    __table_args__ = (Index("ix_conversations_store_buyer", "store", "buyer"),)
+    __table_args__ = (
+        Index("ix_conversations_store_buyer", "store", "buyer"),
+        # conversation search: newest first, date ranges (kefu/conversations/search.py)
+        Index("ix_conversations_store_opened", "store", "opened_ms"),
+    )
 
 
 class Message(Base):
@@ -113,8 +117,14 @@ class Message(Base):
     text: Mapped[str] = mapped_column(Text, default="")
     product: Mapped[str | None] = mapped_column(Id)
     products: Mapped[list[Any] | None] = mapped_column(JSON)
+    # images sent with the message: [{id, type, size, width, height}] (kefu/attachments)
+    attachments: Mapped[list[Any] | None] = mapped_column(JSON)
     ts_ms: Mapped[int] = mapped_column(BigInteger)
-    __table_args__ = (Index("ix_messages_store_conversation", "store", "conversation", "seq"),)
+    __table_args__ = (
+        Index("ix_messages_store_conversation", "store", "conversation", "seq"),
+        # a buyer's messages: attachment download rights, conversation search by buyer
+        Index("ix_messages_store_buyer", "store", "buyer", "seq"),
+    )
 
 
 class Order(Base):

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import msgspec
 from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
 
@@ -62,6 +63,7 @@ def _gather(b: _Batch, store: str, e: ev.Event, conversation: str | None) -> Non
             "store": store, "conversation": conversation or e.conversation, "buyer": e.buyer,
             "sender": e.sender, "agent": e.agent, "text": e.text, "product": e.product,
             "products": e.products, "ts_ms": ts,
+            "attachments": msgspec.to_builtins(e.attachments) if e.attachments else None,
         })  # fmt: skip
     elif isinstance(e, ev.Product):
         b.products[e.product] = {

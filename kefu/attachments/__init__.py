@@ -1,0 +1,1 @@
+"""Images in chat: type and size checks, thumbnails, content-addressed storage (local or S3)."""
