@@ -21,7 +21,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from kefu.accounts.models import ApiToken
@@ -90,21 +90,25 @@ def resolve(session: Session, token: str) -> Principal | None:
         return None if found is None else Principal(store=found[0], role="buyer", buyer=found[1])
     if not token.startswith(PREFIX):
         return None
+    now = wall_ms()
     row = session.execute(
         select(ApiToken.store, ApiToken.agent, ApiToken.role).where(
-            ApiToken.token_hash == hash_token(token), ApiToken.revoked_ms.is_(None)
+            ApiToken.token_hash == hash_token(token),
+            ApiToken.revoked_ms.is_(None),
+            or_(ApiToken.expires_ms.is_(None), ApiToken.expires_ms > now),
         )
     ).first()
     return None if row is None else Principal(store=row[0], role=row[2], agent=row[1])
 
 
-def revoke(session: Session, store: str, agent: str) -> int:
-    """Revoke every live token of an agent; returns how many."""
-    rows = session.scalars(
-        select(ApiToken).where(
-            ApiToken.store == store, ApiToken.agent == agent, ApiToken.revoked_ms.is_(None)
-        )
-    ).all()
+def revoke(session: Session, store: str, agent: str, kind: str | None = None) -> int:
+    """Revoke every live token of an agent (only of `kind` when given); returns how many."""
+    q = select(ApiToken).where(
+        ApiToken.store == store, ApiToken.agent == agent, ApiToken.revoked_ms.is_(None)
+    )
+    if kind is not None:
+        q = q.where(ApiToken.kind == kind)
+    rows = session.scalars(q).all()
     now = wall_ms()
     for r in rows:
         r.revoked_ms = now

@@ -1,8 +1,10 @@
 """Authentication dependencies: token → Principal (store, agent or buyer, role).
 
 Staff send `Authorization: Bearer kefu_…`; buyer widgets send their signed `b1.…` token
-the same way. WebSockets cannot set headers from a browser, so they pass `?token=`. Every
-route under `/api/v1/stores/{store}` checks that the token belongs to `store` and answers 404
+the same way. The web app, signed in with a password, sends the `kefu_session` cookie
+instead (HttpOnly, SameSite=Strict; see kefu/accounts/passwords.py). WebSockets cannot set
+headers from a browser, so they pass `?token=` (or send the cookie). Every route under
+`/api/v1/stores/{store}` checks that the token belongs to `store` and answers 404
 otherwise — a token of store A learns nothing about store B, not even that it exists.
 """
 
@@ -40,13 +42,26 @@ def _lookup(service: Any, token: str) -> Principal | None:
         return resolve(s, token)
 
 
+SESSION_COOKIE = "kefu_session"
+CSRF_HEADER = "x-requested-with"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
 def principal(
     request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)
 ) -> Principal:
-    """The caller, from the bearer token; 401 when missing or invalid."""
-    if creds is None or not creds.credentials:
+    """The caller, from the bearer token or else the web app's session cookie; 401 when
+    missing or invalid. A cookie-signed write must carry `X-Requested-With` (a header no
+    other site's form or link can add): with SameSite=Strict, a second guard against CSRF."""
+    token = creds.credentials if creds is not None else ""
+    if not token:
+        token = request.cookies.get(SESSION_COOKIE, "")
+        if token and request.method not in SAFE_METHODS and not request.headers.get(CSRF_HEADER):
+            raise HTTPException(403, "a request signed by the session cookie needs the "
+                                     "X-Requested-With header")  # fmt: skip
+    if not token:
         raise HTTPException(401, "missing or invalid token", {"WWW-Authenticate": "Bearer"})
-    p = _lookup(request.app.state.service, creds.credentials)
+    p = _lookup(request.app.state.service, token)
     if p is None:
         raise HTTPException(401, "missing or invalid token", {"WWW-Authenticate": "Bearer"})
     return p
@@ -58,6 +73,8 @@ def ws_principal(websocket: WebSocket) -> Principal | None:
     if not token:
         auth = websocket.headers.get("authorization", "")
         token = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else ""
+    if not token:  # the web app signed in with a password: its SameSite=Strict cookie
+        token = websocket.cookies.get(SESSION_COOKIE, "")
     if not token:
         return None
     return _lookup(websocket.app.state.service, token)

@@ -45,6 +45,7 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "loadtest": (("loadtest_cmd",), "Load-test kefu on this machine, then integrity checks."),
     "db": (("db_cmd",), "Database: migrate, inspect, reset (SQLite by default, PostgreSQL)."),
     "token": (("token_cmd",), "Create API tokens (staff) and widget tokens (buyers)."),
+    "account": (("account_cmd",), "Password accounts: the first admin, password resets."),
 }
 
 
