@@ -111,7 +111,9 @@ def import_rows(svc: Any, store: str, parsed: Parsed) -> dict[str, Any]:
     rejected.sort(key=lambda r: r.line)
     return {"store": store, "format": parsed.format, "encoding": parsed.encoding,
             "rows": parsed.lines, "imported": accepted, "unchanged": unchanged,
-            "rejected": [{"line": r.line, "field": r.field, "reason": r.reason}
+            "rejected": [{"line": r.line, "field": r.field, "reason": r.reason,
+                          "code": parsed.codes.get(r.line, ("invalid", ""))[0],
+                          "value": parsed.codes.get(r.line, ("invalid", ""))[1]}
                          for r in rejected],
             "ignored_columns": parsed.ignored_columns}  # fmt: skip
 

@@ -52,6 +52,34 @@ _KV_SEP = re.compile(r"[:：=]")
 _LIST_SEP = re.compile(r"\s*[/、]\s*")
 
 
+# Why a row is refused: a code the web app translates, and the English reason of the API.
+REASONS = {
+    "missing": "missing",
+    "missing_id": "missing: every row needs a product id (sku)",
+    "too_long": "longer than {value} characters",
+    "not_price": "`{value}` is not a price (a number ≥ 0 like 59.9)",
+    "not_whole": "`{value}` is not a whole number",
+    "negative": "cannot be negative",
+    "bad_status": "`{value}` is not one of on_sale, off_sale, out_of_stock (在售, 下架, 缺货)",
+    "bad_json": "not valid JSON ({value})",
+    "not_object": "JSON attributes must be an object",
+    "bad_pair": "`{value}` is not `name: value` (pairs split by `;`)",
+    "bad_url": "must start with http:// or https://",
+    "duplicate": "the product id is already on line {value}",
+    "extra_cells": "more cells than the header has columns ({value})",
+    "too_many_rows": "more than {value} rows; the rest was not read",
+}
+
+
+class Problem(ValueError):
+    """A refused cell: the code (REASONS) and the value it names."""
+
+    def __init__(self, code: str, value: Any = "") -> None:
+        self.code = code
+        self.value = str(value)
+        super().__init__(REASONS[code].format(value=self.value))
+
+
 class CatalogueError(ValueError):
     """The file as a whole cannot be read (not CSV/XLSX, no header, no product column)."""
 
@@ -62,6 +90,8 @@ class Parsed:
 
     rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
+    # line -> (code, value) of each rejected row (REASONS), for a translated message
+    codes: dict[int, tuple[str, str]] = field(default_factory=dict)
     lines: int = 0
     format: str = "csv"
     encoding: str | None = None
@@ -119,9 +149,9 @@ def _attrs(raw: str) -> dict[str, Any]:
         try:
             value = json.loads(raw)
         except json.JSONDecodeError as err:
-            raise ValueError(f"not valid JSON ({err.msg} at column {err.colno})") from None
+            raise Problem("bad_json", f"{err.msg} at column {err.colno}") from None
         if not isinstance(value, dict):
-            raise ValueError("JSON attributes must be an object")
+            raise Problem("not_object")
         return value
     out: dict[str, Any] = {}
     for part in _PAIR_SEP.split(raw):
@@ -129,34 +159,34 @@ def _attrs(raw: str) -> dict[str, Any]:
             continue
         bits = _KV_SEP.split(part, maxsplit=1)
         if len(bits) != 2 or not bits[0].strip() or not bits[1].strip():
-            raise ValueError(f"`{part.strip()[:40]}` is not `name: value` (pairs split by `;`)")
+            raise Problem("bad_pair", part.strip()[:40])
         k, v = bits[0].strip(), bits[1].strip()
         items = [x for x in _LIST_SEP.split(v) if x]
         out[k] = items if len(items) > 1 else v
     return out
 
 
-def row_fields(cells: dict[str, str]) -> tuple[dict[str, Any] | None, str | None, str]:
-    """The product fields of one row, else (None, field, reason) of its first problem."""
+def row_fields(cells: dict[str, str]) -> tuple[dict[str, Any] | None, str | None, Problem | None]:
+    """The product fields of one row, else (None, field, problem) of its first problem."""
     out: dict[str, Any] = {}
     pid = cells.get("product", "").strip()
     if not pid:
-        return None, "product", "missing: every row needs a product id (sku)"
+        return None, "product", Problem("missing_id")
     if len(pid) > 256:
-        return None, "product", "longer than 256 characters"
+        return None, "product", Problem("too_long", 256)
     out["product"] = pid
     title = cells.get("title", "").strip()
     if not title:
-        return None, "title", "missing"
+        return None, "title", Problem("missing")
     if len(title) > 20_000:
-        return None, "title", "longer than 20000 characters"
+        return None, "title", Problem("too_long", 20_000)
     out["title"] = title
     raw_price = cells.get("price", "").strip()
     if not raw_price:
-        return None, "price", "missing"
+        return None, "price", Problem("missing")
     m = _PRICE.match(raw_price)
     if m is None:
-        return None, "price", f"`{raw_price[:40]}` is not a price (a number ≥ 0 like 59.9)"
+        return None, "price", Problem("not_price", raw_price[:40])
     out["price"] = float(m.group(1).replace(",", ""))
     out["category"] = cells.get("category", "").strip()[:256]
     raw_stock = cells.get("stock", "").strip()
@@ -166,38 +196,42 @@ def row_fields(cells: dict[str, str]) -> tuple[dict[str, Any] | None, str | None
         except ValueError:
             stock = None
         if stock is None:
-            return None, "stock", f"`{raw_stock[:40]}` is not a whole number"
+            return None, "stock", Problem("not_whole", raw_stock[:40])
         if stock < 0:
-            return None, "stock", "cannot be negative"
+            return None, "stock", Problem("negative")
         out["stock"] = stock
     raw_status = cells.get("status", "").strip()
     if raw_status:
         status = STATUS_WORDS.get(raw_status.lower())
         if status is None:
-            return None, "status", (f"`{raw_status[:40]}` is not one of on_sale, off_sale, "
-                                    "out_of_stock (在售, 下架, 缺货)")  # fmt: skip
+            return None, "status", Problem("bad_status", raw_status[:40])
         out["status"] = status
     raw_attrs = cells.get("attrs", "").strip()
     attrs: dict[str, Any] = {}
     if raw_attrs:
         try:
             attrs = _attrs(raw_attrs)
-        except ValueError as err:
-            return None, "attributes", str(err)
+        except Problem as err:
+            return None, "attributes", err
     url = cells.get("url", "").strip()
     if url:
         if not re.match(r"^https?://\S+$", url):
-            return None, "url", "must start with http:// or https://"
+            return None, "url", Problem("bad_url")
         attrs["url"] = url
     if attrs:
         out["attrs"] = attrs
     for name in ("urge_text", "description"):
         text = cells.get(name, "").strip()
         if len(text) > 20_000:
-            return None, name, "longer than 20000 characters"
+            return None, name, Problem("too_long", 20_000)
         if text:
             out[name] = text
-    return out, None, ""
+    return out, None, None
+
+
+def _refuse(parsed: Parsed, line: int, column: str | None, problem: Problem) -> None:
+    parsed.rejected.append(Rejected(line, column, str(problem)))
+    parsed.codes[line] = (problem.code, problem.value)
 
 
 def parse(data: bytes) -> Parsed:
@@ -230,27 +264,22 @@ def parse(data: bytes) -> Parsed:
             continue
         parsed.lines += 1
         if parsed.lines > MAX_ROWS:
-            parsed.rejected.append(Rejected(line, None, f"more than {MAX_ROWS} rows; the rest "
-                                                        "was not read"))  # fmt: skip
+            _refuse(parsed, line, None, Problem("too_many_rows", MAX_ROWS))
             break
-        if len(row) > len(header):
-            extra = [c for c in row[len(header) :] if c.strip()]
-            if extra:
-                parsed.rejected.append(Rejected(line, None, f"{len(row)} cells but the header "
-                                                f"has {len(header)} columns"))  # fmt: skip
-                continue
+        if len(row) > len(header) and any(c.strip() for c in row[len(header) :]):
+            _refuse(parsed, line, None, Problem("extra_cells", f"{len(row)} > {len(header)}"))
+            continue
         values: dict[str, str] = {}
         for name, cell in zip(header, row, strict=False):
             if name is not None and cell.strip() and not values.get(name):
                 values[name] = cell
-        fields, bad, reason = row_fields(values)
+        fields, bad, problem = row_fields(values)
         if fields is None:
-            parsed.rejected.append(Rejected(line, bad, reason))
+            _refuse(parsed, line, bad, problem or Problem("missing"))
             continue
         first = seen.get(fields["product"])
         if first is not None:
-            parsed.rejected.append(Rejected(line, "product", f"`{fields['product']}` is already "
-                                            f"on line {first}"))  # fmt: skip
+            _refuse(parsed, line, "product", Problem("duplicate", first))
             continue
         seen[fields["product"]] = line
         parsed.rows.append((line, fields))

@@ -47,6 +47,9 @@ def test_csv_upload_keeps_good_rows_and_reports_bad_ones_with_line_field_reason(
     assert got == [(3, "title"), (4, "price"), (5, "stock"), (6, "status"), (7, "attributes"),
                    (9, "product")]  # fmt: skip
     assert "abc" in doc["rejected"][1]["reason"]
+    codes = [(r["code"], r["value"]) for r in doc["rejected"]]
+    assert codes == [("missing", ""), ("not_price", "abc"), ("negative", ""),
+                     ("bad_status", "sold"), ("bad_pair", "颜色 红"), ("duplicate", "2")]  # fmt: skip
     assert "line 2" in doc["rejected"][5]["reason"]
     # The good rows are products in the engine, the API and the projected table.
     p1 = live.client.get(f"{BASE}/products/p1", headers=sup).json()
@@ -92,7 +95,9 @@ def test_gb18030_and_utf16_csv_and_xlsx_are_read(live: Live) -> None:
     doc = _upload(live, buf.getvalue(), sup, "application/octet-stream")
     assert doc["format"] == "xlsx"
     assert doc["imported"] == 1
-    assert doc["rejected"] == [{"line": 3, "field": "price", "reason": "missing"}]
+    assert doc["rejected"] == [
+        {"line": 3, "field": "price", "reason": "missing", "code": "missing", "value": ""}
+    ]
     names = {p["product"]: p["title"] for p in
              live.client.get(f"{BASE}/products", headers=sup).json()["items"]}  # fmt: skip
     assert names == {"g1": "国标编码茶杯", "u1": "国标编码茶杯", "x1": "表格导入的碗"}

@@ -18,6 +18,7 @@ export const router = createRouter({
       meta: { supervisor: true },
     },
     { path: '/settings', name: 'settings', component: () => import('./views/SettingsView.vue'), meta: { supervisor: true } },
+    { path: '/products', name: 'products', component: () => import('./views/ProductsView.vue'), meta: { supervisor: true } },
     { path: '/:rest(.*)*', redirect: '/' },
   ],
 })
