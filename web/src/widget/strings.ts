@@ -32,6 +32,13 @@ const zh = {
   left: '您已离开排队',
   langSwitch: 'EN',
   consult: '我想咨询这件商品',
+  image: '发送图片',
+  imageLabel: '图片',
+  imageSending: '正在发送图片…',
+  imageUnavailable: '图片无法显示',
+  imageBadType: '只能发送 JPEG、PNG、WebP 或 GIF 图片，点击关闭',
+  imageTooBig: '图片太大，无法发送，点击关闭',
+  imageFailed: '图片发送失败，点击关闭',
 }
 
 const en: typeof zh = {
@@ -65,6 +72,13 @@ const en: typeof zh = {
   left: 'You left the queue',
   langSwitch: '中',
   consult: 'I have a question about this product',
+  image: 'Send an image',
+  imageLabel: 'Image',
+  imageSending: 'Sending the image…',
+  imageUnavailable: 'Image unavailable',
+  imageBadType: 'Only JPEG, PNG, WebP or GIF images — tap to dismiss',
+  imageTooBig: 'The image is too large to send — tap to dismiss',
+  imageFailed: 'The image was not sent — tap to dismiss',
 }
 
 export type WidgetKey = keyof typeof zh
