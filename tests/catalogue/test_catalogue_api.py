@@ -48,8 +48,10 @@ def test_csv_upload_keeps_good_rows_and_reports_bad_ones_with_line_field_reason(
                    (9, "product")]  # fmt: skip
     assert "abc" in doc["rejected"][1]["reason"]
     codes = [(r["code"], r["value"]) for r in doc["rejected"]]
-    assert codes == [("missing", ""), ("not_price", "abc"), ("negative", ""),
-                     ("bad_status", "sold"), ("bad_pair", "颜色 红"), ("duplicate", "2")]  # fmt: skip
+    assert codes == [
+        ("missing", ""), ("not_price", "abc"), ("negative", ""), ("bad_status", "sold"),
+        ("bad_pair", "颜色 红"), ("duplicate", "2"),
+    ]  # fmt: skip
     assert "line 2" in doc["rejected"][5]["reason"]
     # The good rows are products in the engine, the API and the projected table.
     p1 = live.client.get(f"{BASE}/products/p1", headers=sup).json()
