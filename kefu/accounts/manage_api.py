@@ -289,7 +289,7 @@ def _snap(item: dict[str, Any] | None) -> dict[str, Any] | None:
     summary="Sign in with e-mail/phone and password (sets the session cookie)",
     response_model=SignedInOut,
     responses={
-        401: {"description": "Wrong e-mail/phone or password"},
+        401: {"description": "Wrong e-mail/phone or password (`remaining` tries before lock)"},
         403: {"description": "The account is disabled"},
         423: {"description": "Locked after 5 failed sign-ins (15 min)"},
     },
@@ -314,6 +314,8 @@ def login(body: LoginIn, request: Request, response: Response) -> Any:
         payload: dict[str, Any] = {"detail": error.reason}
         if error.locked_until_ms is not None:
             payload["locked_until_ms"] = error.locked_until_ms
+        if error.remaining is not None:
+            payload["remaining"] = error.remaining
         return JSONResponse(payload, status_code=error.status)
     response.set_cookie(COOKIE, done.token, max_age=SESSION_MS // 1000, httponly=True,
                         samesite="strict", secure=_secure(request), path="/")  # fmt: skip
@@ -426,7 +428,7 @@ async def accept_invitation(code: Code, body: AcceptIn, request: Request) -> Any
 # -- the Agents page (store-scoped) ----------------------------------------------------------
 
 
-@store_router.get("/agents", summary="Agents with groups, capacity, role, status (supervisor)",
+@store_router.get("/staff", summary="Agents with groups, capacity, role, status (supervisor)",
                   response_model=AgentPage, responses=AUTH)  # fmt: skip
 def list_agents(
     store: str,
@@ -445,7 +447,7 @@ def list_agents(
     return AgentPage(items=[AgentOut(**i) for i in page], next_after=nxt)
 
 
-@store_router.post("/agents", summary="Create an agent with a password (admin)", status_code=201,
+@store_router.post("/staff", summary="Create an agent with a password (admin)", status_code=201,
                    response_model=AgentOut, responses={**AUTH, **CONFLICT, **INVALID})  # fmt: skip
 async def create_agent(
     store: str, body: AgentCreate, request: Request, p: Principal = Depends(staff("admin"))
@@ -477,7 +479,7 @@ async def create_agent(
     return manage.find_agent(svc, store, body.agent)
 
 
-@store_router.patch("/agents/{agent}", summary="Change an agent (admin)", response_model=AgentOut,
+@store_router.patch("/staff/{agent}", summary="Change an agent (admin)", response_model=AgentOut,
                     responses={**AUTH, **CONFLICT, **INVALID})  # fmt: skip
 async def patch_agent(
     store: str,
@@ -540,7 +542,7 @@ async def patch_agent(
     return manage.find_agent(svc, store, agent)
 
 
-@store_router.post("/agents/{agent}/password", summary="Reset an agent's password (admin)",
+@store_router.post("/staff/{agent}/password", summary="Reset an agent's password (admin)",
                    response_model=ResetOut, responses={**AUTH, **CONFLICT, **INVALID})  # fmt: skip
 def reset_password(
     store: str,

@@ -48,11 +48,13 @@ _PHONE = re.compile(r"^\+?[0-9][0-9 \-]{5,19}$")
 class SignInError(Exception):
     """A refused sign-in: HTTP status and a reason the user can act on."""
 
-    def __init__(self, status: int, reason: str, locked_until_ms: int | None = None) -> None:
+    def __init__(self, status: int, reason: str, locked_until_ms: int | None = None,
+                 remaining: int | None = None) -> None:  # fmt: skip
         super().__init__(reason)
         self.status = status
         self.reason = reason
         self.locked_until_ms = locked_until_ms
+        self.remaining = remaining  # failed tries left before the lock (wrong password)
 
 
 @dataclass(frozen=True)
@@ -147,7 +149,9 @@ def sign_in(session: Session, login: str, password: str, now: int | None = None)
             )
         left = MAX_FAILURES - account.failed
         raise SignInError(
-            401, f"wrong e-mail/phone or password; {left} more failed tries lock the account"
+            401,
+            f"wrong e-mail/phone or password; {left} more failed tries lock the account",
+            remaining=left,
         )
     if not account.enabled:
         raise SignInError(403, "account disabled; ask an admin of the store to enable it")

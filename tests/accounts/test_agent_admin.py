@@ -16,7 +16,7 @@ from tests.accounts.accounts_support import WRITE, make_admin, sign_in
 from tests.accounts.support import Live, live_app
 
 S = "shop1"
-A = f"/api/v1/stores/{S}/agents"
+A = f"/api/v1/stores/{S}/staff"
 
 
 @pytest.fixture
@@ -138,11 +138,11 @@ def test_role_change_applies_to_live_tokens(live: Live) -> None:
     create(live)
     h = live.staff(S, "a1")
     live.client.cookies.clear()
-    assert live.client.get(f"/api/v1/stores/{S}/agents", headers=h).status_code == 403
+    assert live.client.get(f"/api/v1/stores/{S}/staff", headers=h).status_code == 403
     sign_in(live)
     live.client.patch(f"{A}/a1", json={"role": "supervisor"}, headers=WRITE)
     live.client.cookies.clear()
-    assert live.client.get(f"/api/v1/stores/{S}/agents", headers=h).status_code == 200
+    assert live.client.get(f"/api/v1/stores/{S}/staff", headers=h).status_code == 200
 
 
 def test_reset_password_unlocks_and_hands_out_a_temporary_password(live: Live) -> None:

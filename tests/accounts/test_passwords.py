@@ -67,6 +67,7 @@ def test_wrong_password_counts_down_then_locks_for_15_minutes(live: Live) -> Non
         assert r.json()["detail"] == (
             f"wrong e-mail/phone or password; {left} more failed tries lock the account"
         )
+        assert r.json()["remaining"] == left
     r = web_sign_in(live, password="wrong password")
     assert r.status_code == 423
     assert r.json()["detail"] == (

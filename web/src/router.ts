@@ -1,7 +1,7 @@
 // Routes under /app/. A `?token=` on any URL signs in (the demo prints such links) and is then
 // removed from the address bar; pages need a signed-in staff token.
 import { createRouter, createWebHistory } from 'vue-router'
-import { isSupervisor, login, session } from './lib/session'
+import { isAdmin, isSupervisor, login, restore, session } from './lib/session'
 import LoginView from './views/LoginView.vue'
 import WorkbenchView from './views/WorkbenchView.vue'
 
@@ -10,6 +10,8 @@ export const router = createRouter({
   routes: [
     { path: '/', name: 'home', redirect: () => (isSupervisor.value ? '/supervisor' : '/workbench') },
     { path: '/login', name: 'login', component: LoginView, meta: { public: true } },
+    { path: '/invite', name: 'invite', component: () => import('./views/InviteView.vue'), meta: { public: true } },
+    { path: '/agents', name: 'agents', component: () => import('./views/AgentsView.vue'), meta: { admin: true } },
     { path: '/workbench', name: 'workbench', component: WorkbenchView },
     {
       path: '/supervisor/:tab?',
@@ -22,6 +24,8 @@ export const router = createRouter({
     { path: '/:rest(.*)*', redirect: '/' },
   ],
 })
+
+let cookieChecked = false // a password sign-in lives in an HttpOnly cookie: ask /me once
 
 router.beforeEach(async (to) => {
   const fromUrl = typeof to.query.token === 'string' ? to.query.token : ''
@@ -42,8 +46,17 @@ router.beforeEach(async (to) => {
       /* stale token: sign in again */
     }
   }
+  if (!session.me && !session.token && !cookieChecked) {
+    cookieChecked = true
+    try {
+      await restore()
+    } catch {
+      /* no session cookie: sign in */
+    }
+  }
   if (to.meta.public) return true
   if (!session.me) return { name: 'login', query: { redirect: to.fullPath } }
   if (to.meta.supervisor && !isSupervisor.value) return { name: 'workbench' }
+  if (to.meta.admin && !isAdmin.value) return { name: 'workbench' }
   return true
 })

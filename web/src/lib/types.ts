@@ -112,3 +112,46 @@ export interface GuidePanel {
   intent: number
   ts?: string
 }
+
+/** A row of the admin's Agents page (GET /stores/{store}/staff). */
+export interface StaffRow {
+  agent: string
+  name: string
+  role: string
+  groups: string[]
+  capacity: number | null
+  status: string
+  open: number
+  enabled: boolean
+  login: string | null
+  has_account: boolean
+  locked_until_ms: number | null
+}
+
+/** An invitation (its code and link only right after creation). */
+export interface InvitationRow {
+  id: number
+  agent: string
+  name: string
+  role: string
+  groups: string[]
+  capacity: number | null
+  created_by: string
+  created_ms: number
+  expires_ms: number
+  used_ms: number | null
+  state: 'pending' | 'used' | 'revoked' | 'expired'
+  code?: string | null
+  url?: string | null
+}
+
+/** One account audit entry: who changed what, when, before and after. */
+export interface AuditRow {
+  id: number
+  actor: string
+  agent: string
+  action: string
+  before: Record<string, unknown> | null
+  after: Record<string, unknown> | null
+  ts_ms: number
+}
