@@ -8,6 +8,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from tests.web.conftest import Kefu, shot
+from tests.web.test_i18n import SCAN, _problems
 
 S = "catshop"
 CSV = (
@@ -44,6 +45,8 @@ def test_a_catalogue_csv_with_bad_rows_imports_with_errors_shown(
     assert [listed.nth(i).get_attribute("data-product") for i in range(2)] == ["c1", "c4"]
     expect(page.locator('[data-testid="product-row"][data-product="c4"]')).to_contain_text("缺货")
     shot(page, "60-catalogue-upload-errors")
+    # Every string of the page in Chinese: reasons are translated from their codes.
+    assert not _problems(page.evaluate(SCAN), "zh-CN", {S, "boss"})
     # The API agrees: the good rows are products with their attributes and urge text.
     c1 = kefu.api("GET", f"/api/v1/stores/{S}/catalogue/products/c1", boss).json()
     assert c1["attrs"]["尺码"] == ["S", "M", "L"] and c1["urge_text"] == "T恤今天下单包邮哦"

@@ -8,6 +8,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from tests.web.conftest import Kefu, now_ms, shot
+from tests.web.test_i18n import SCAN, _problems
 
 S = "faqshop"
 
@@ -53,6 +54,7 @@ def test_an_faq_entry_edited_in_the_ui_changes_the_bots_answer_at_once(
     # The try box re-asks after a save; the next buyer message gets the new answer.
     expect(page.get_by_test_id("faq-try-reply")).to_contain_text("顺丰")
     shot(page, "62-faq-editor")
+    assert not _problems(page.evaluate(SCAN), "zh-CN", {S, "boss"})
     assert "顺丰" in _bot_says(kefu, "b2", "发什么快递")
     assert "顺丰" in _bot_says(kefu, "b3", "快递是哪家")
     # Switched off in the UI: the bot stops answering with it at once.
