@@ -49,7 +49,7 @@ class Config:
 
     poll_s: float = 1.0
     batch: int = 50
-    fill_batch: int = 500
+    fill_batch: int = 2000
     timeout_s: float = 10.0
     max_attempts: int = 8
     backoff_base_ms: int = 2_000
@@ -185,15 +185,19 @@ def fill(sessions: sessionmaker[Session], limit: int = 500, now_ms: int | None =
 
     An action is stamped `delivered_ms` (handed over) whether or not an endpoint wants it, so
     the outbox index only holds what is still to fan out. Deliveries are unique per (endpoint,
-    action): filling twice cannot send twice.
+    action): filling twice cannot send twice. An endpoint receives the actions made from its
+    creation on (no history); while no store has an enabled endpoint the outbox is left alone
+    (no write competes with the engine).
     """
     now = repo.wall_ms() if now_ms is None else now_ms
+    ep = WebhookEndpoint
     with sessions.begin() as s:
+        if s.scalar(select(ep.id).where(ep.enabled.is_(True)).limit(1)) is None:
+            return 0
         claimed = repo.undelivered_actions(s, limit)
         if not claimed:
             return 0
         stores = sorted({a.store for a in claimed})
-        ep = WebhookEndpoint
         endpoints: dict[str, list[WebhookEndpoint]] = defaultdict(list)
         for row in s.scalars(select(ep).where(ep.store.in_(stores), ep.enabled.is_(True))):
             endpoints[row.store].append(row)
@@ -210,7 +214,7 @@ def fill(sessions: sessionmaker[Session], limit: int = 500, now_ms: int | None =
                 buyer = buyer_of[a.seq]
                 channel = channels.get(buyer) if buyer else None
                 for e in endpoints[store]:
-                    if e.types and a.type not in e.types:
+                    if a.created_ms < e.created_ms or (e.types and a.type not in e.types):
                         continue
                     if e.channels and channel not in e.channels:
                         continue

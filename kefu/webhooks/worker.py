@@ -38,6 +38,7 @@ class Worker:
         self.cfg = cfg or Config.from_env()
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self.sent = 0
+        self.filled = 0
 
     async def send(self, client: httpx.AsyncClient, c: Claimed) -> Outcome:
         """One POST; any answer or failure becomes an Outcome (never raises)."""
@@ -60,7 +61,7 @@ class Worker:
 
     async def round(self, client: httpx.AsyncClient) -> int:
         """Fill once and deliver one batch; how many deliveries were attempted."""
-        await asyncio.to_thread(delivery.fill, self.sessions, self.cfg.fill_batch)
+        self.filled = await asyncio.to_thread(delivery.fill, self.sessions, self.cfg.fill_batch)
         claimed = await asyncio.to_thread(delivery.claim, self.sessions, self.owner, self.cfg)
         if not claimed:
             return 0
@@ -76,7 +77,8 @@ class Worker:
         return len(claimed)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Rounds until `stop`; a full batch goes straight on, otherwise wait `poll_s`."""
+        """Rounds until `stop`; after a full batch (of either step) the next round starts at
+        once, otherwise after `poll_s`."""
         timeout = httpx.Timeout(self.cfg.timeout_s)
         async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
             while not stop.is_set():
@@ -85,6 +87,6 @@ class Worker:
                     n = await self.round(client)
                 except Exception:  # the database was away: rows stay queued, try next round
                     log.exception("webhook delivery round failed")
-                if n < self.cfg.batch:
+                if n < self.cfg.batch and self.filled < self.cfg.fill_batch:
                     with suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), self.cfg.poll_s)

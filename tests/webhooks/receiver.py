@@ -99,7 +99,10 @@ def running(rx: Receiver) -> Iterator[Receiver]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(ThreadingHTTPServer):
+        request_queue_size = 128  # many concurrent deliveries: no refused connections
+
+    server = Server(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     rx.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -49,8 +49,8 @@ def add_endpoint(svc: EngineService, url: str, **kw: Any) -> int:
     with svc.sessions.begin() as s:
         e = WebhookEndpoint(store=kw.pop("store", S), url=url, secret=SECRET,
                             types=kw.pop("types", []), channels=kw.pop("channels", []),
-                            description="", enabled=kw.pop("enabled", True), created_ms=0,
-                            updated_ms=0)  # fmt: skip
+                            description="", enabled=kw.pop("enabled", True),
+                            created_ms=kw.pop("created_ms", 0), updated_ms=0)  # fmt: skip
         s.add(e)
         s.flush()
         return e.id

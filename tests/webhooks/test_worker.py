@@ -4,6 +4,7 @@ retries after 500s and time-outs, the idempotency key, the dead-letter list, fil
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 
 from sqlalchemy import select
@@ -179,4 +180,21 @@ def test_refilling_cannot_queue_an_action_twice(db_url: str) -> None:
         s.execute(models.Action.__table__.update().values(delivered_ms=None))
     assert delivery.fill(svc.sessions) == 4
     assert len(deliveries(svc)) == 4
+    svc.close()
+
+
+def test_an_endpoint_gets_the_actions_made_from_its_creation_on(db_url: str) -> None:
+    svc = service(db_url)
+    svc.ingest(buyer_events("b1", T0))
+    assert delivery.fill(svc.sessions) == 0  # no endpoint anywhere: the outbox is left alone
+    a = models.Action
+    with svc.sessions() as s:
+        assert s.scalar(select(a.seq).where(a.delivered_ms.is_not(None)).limit(1)) is None
+    add_endpoint(svc, "http://127.0.0.1:9/hook", created_ms=delivery.repo.wall_ms() + 1)
+    time.sleep(0.01)
+    svc.ingest(buyer_events("b2", T0 + 5_000))
+    assert delivery.fill(svc.sessions) == 8  # both buyers' actions handed over ...
+    queued = {d.action_key for d in deliveries(svc)}
+    assert queued == {k for k, v in outbox(svc).items() if v["buyer"] == "b2"}  # ... b2's sent
+    assert len(queued) == 4
     svc.close()
