@@ -223,3 +223,12 @@ def test_attachments_through_the_events_api_and_refused_shapes(live: Live) -> No
     body = r.json()
     assert body["accepted"] == 1
     assert "type" in str(body["rejected"][0])
+
+
+def test_an_image_alone_to_the_bot_gets_the_miss_reply_with_the_button(live: Live) -> None:
+    r = _up(live, live.buyer(S, "b5"), image("PNG", (30, 30)))
+    assert r.status_code == 201, r.text
+    replies = [a for a in r.json()["actions"] if a["type"] == "bot.reply"]
+    assert len(replies) == 1
+    assert (replies[0]["faq"], replies[0]["transfer_button"]) == (None, True)
+    assert "转人工" in replies[0]["text"]
