@@ -20,6 +20,10 @@ from tests.reliability.conftest import app_routes
 
 PUBLIC, ANY, BUYER, INGEST = "public", "any token", "buyer", "ingest (admin)"
 AGENT, SUPERVISOR, ADMIN = "agent", "supervisor", "admin"
+# Sign-in and invitation routes: no token needed, whoever calls (never 401/403, never 5xx).
+ANON = "anonymous"
+# Sign out everywhere: any staff token or session of any store (a buyer token is refused).
+SELF = "own staff sign-in"
 STAFF = (AGENT, SUPERVISOR, ADMIN)
 ST = "/api/v1/stores/{store}"
 
@@ -109,6 +113,19 @@ TABLE: dict[tuple[str, str], str] = {
     ("GET", f"{ST}/catalogue/products/{{product}}"): AGENT,
     ("PUT", f"{ST}/catalogue/products/{{product}}"): SUPERVISOR,
     ("POST", f"{ST}/catalogue/products/{{product}}/disable"): SUPERVISOR,
+    ("POST", "/api/v1/auth/login"): ANON,
+    ("POST", "/api/v1/auth/logout"): ANON,
+    ("POST", "/api/v1/auth/logout-all"): SELF,
+    ("GET", "/api/v1/invitations/{code}"): ANON,
+    ("POST", "/api/v1/invitations/{code}/accept"): ANON,
+    ("GET", f"{ST}/staff"): SUPERVISOR,
+    ("POST", f"{ST}/staff"): ADMIN,
+    ("PATCH", f"{ST}/staff/{{agent}}"): ADMIN,
+    ("POST", f"{ST}/staff/{{agent}}/password"): ADMIN,
+    ("POST", f"{ST}/invitations"): ADMIN,
+    ("GET", f"{ST}/invitations"): ADMIN,
+    ("DELETE", f"{ST}/invitations/{{invitation}}"): ADMIN,
+    ("GET", f"{ST}/audit"): ADMIN,
 }
 
 
@@ -119,7 +136,8 @@ WHEN_BUILT: dict[tuple[str, str], str] = {
 
 S, OTHER = "s1", "s2"
 PARAMS = {"store": S, "conversation": "b1~1", "faq": "f1", "pid": "1", "qid": "1",
-          "product": "p1", "buyer_id": "b1", "attachment": "0" * 64}  # fmt: skip
+          "product": "p1", "buyer_id": "b1", "attachment": "0" * 64, "code": "inv_x",
+          "agent": "u-agent", "invitation": "1"}  # fmt: skip
 
 
 def _url(path: str, store: str = S) -> str:
@@ -179,6 +197,11 @@ def test_roles_and_tenancy_on_every_route(live: Live) -> None:
             r = _call(live, method, url, None)
             assert r.status_code < 400, (where, r.status_code)
             continue
+        if need == ANON:
+            for h in (None, bogus, buyer, staff[AGENT]):
+                r = _call(live, method, url, h)
+                assert r.status_code not in (401, 403) and r.status_code < 500, (where, r.text)
+            continue
         for headers in (None, bogus):
             r = _call(live, method, url, headers)
             assert r.status_code == 401, (where, r.status_code, r.text)
@@ -186,6 +209,10 @@ def test_roles_and_tenancy_on_every_route(live: Live) -> None:
         if need == ANY:
             for h in (buyer, staff[AGENT]):
                 assert _call(live, method, url, h).status_code == 200, where
+        elif need == SELF:
+            assert _call(live, method, url, buyer).status_code == 403, where
+            for role in STAFF:
+                assert _call(live, method, url, staff[role]).status_code == 200, (where, role)
         elif need == INGEST:
             for h in (buyer, staff[AGENT], staff[SUPERVISOR]):
                 r = _call(live, method, url, h)
