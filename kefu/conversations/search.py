@@ -115,16 +115,16 @@ def _snippets(session: Any, store: str, convs: list[str], needle: str | None) ->
         return {}
     out: dict[str, dict[str, Any]] = {c: {"messages": 0, "snippet": ""} for c in convs}
     low = needle.lower() if needle else None
-    stmt = select(M.conversation, M.sender, M.text, M.attachments).where(
+    stmt = select(M.conversation, M.sender, M.text).where(
         M.store == store, M.conversation.in_(convs)
     )
     hit: set[str] = set()
-    for conv, sender, text, atts in session.execute(stmt.order_by(M.seq)):
+    for conv, sender, text in session.execute(stmt.order_by(M.seq)):
         doc = out[str(conv)]
         doc["messages"] += 1
         if conv in hit:
             continue
-        shown = text or ("[image]" if atts else "")
+        shown = text or ""  # an image-only message has no words to show
         if low is not None and low in (text or "").lower():
             i = text.lower().index(low)
             start = max(0, i - 30)

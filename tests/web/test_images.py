@@ -98,7 +98,7 @@ def test_an_image_goes_buyer_to_agent_and_back(kefu: Kefu, new_page: Any, tmp_pa
     fake.write_text("just some text, not a picture", encoding="utf-8")
     bp.get_by_test_id("kefu-image-input").set_input_files(str(fake))
     refused = bp.get_by_test_id("kefu-image-pending")
-    expect(refused).to_have_text("只能发送 JPEG、PNG、WebP 或 GIF 图片，点击关闭")
+    expect(refused).to_have_text("只能发送 JPEG、PNG、WEBP 或 GIF 图片，点击关闭")
     refused.click()
     expect(refused).to_have_count(0)
     assert not bp.errors and not ap.errors, (bp.errors, ap.errors)

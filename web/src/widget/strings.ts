@@ -36,7 +36,7 @@ const zh = {
   imageLabel: '图片',
   imageSending: '正在发送图片…',
   imageUnavailable: '图片无法显示',
-  imageBadType: '只能发送 JPEG、PNG、WebP 或 GIF 图片，点击关闭',
+  imageBadType: '只能发送 JPEG、PNG、WEBP 或 GIF 图片，点击关闭',
   imageTooBig: '图片太大，无法发送，点击关闭',
   imageFailed: '图片发送失败，点击关闭',
 }
