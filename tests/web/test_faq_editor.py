@@ -78,3 +78,37 @@ def test_a_new_entry_made_in_the_ui_answers_buyers(kefu: Kefu, new_page: Any) ->
                  {"text": "能开发票吗"})  # fmt: skip
     replies = [a["text"] for a in r.json()["actions"] if a["type"] == "bot.reply"]
     assert any("发票抬头" in t for t in replies), replies
+
+
+def test_a_learnt_proposal_is_corrected_in_the_ui_before_it_goes_live(
+    kefu: Kefu, new_page: Any
+) -> None:
+    """库存还多吗 was mined with the wrong answer (价格是统一的): fixed, then approved."""
+    from sqlalchemy.orm import Session
+
+    from kefu.faq import live as faq_live
+    from kefu.faq.learn import Evidence, Proposal
+    from kefu.storage.db import make_engine
+
+    store = S + "3"
+    boss = kefu.staff(store, "boss", "supervisor")
+    engine = make_engine(kefu.db)
+    try:
+        with Session(engine) as s, s.begin():
+            faq_live.save(s, store, [Proposal(id="q1", question="库存还多吗",
+                                              answer="价格是统一的", score=1.0,
+                                              evidence=Evidence(asked=3, uses=2))], 0)  # fmt: skip
+    finally:
+        engine.dispose()
+    page = new_page()
+    page.goto(f"{kefu.url}/app/supervisor/faq?token={boss}")
+    prop = page.locator('[data-testid="faq-proposal"][data-id="q1"]')
+    expect(prop).to_contain_text("价格是统一的")
+    prop.get_by_test_id("proposal-edit").click()
+    page.get_by_test_id("proposal-answer").fill("亲，库存充足，放心下单哦")
+    page.get_by_test_id("proposal-save").click()
+    expect(prop).to_have_count(0)
+    expect(page.locator('[data-testid="faq-entry"][data-faq="q1"]')).to_contain_text("库存充足")
+    r = kefu.api("POST", "/api/v1/buyer/messages", kefu.buyer(store, "b1"), {"text": "库存还多吗"})
+    replies = [a["text"] for a in r.json()["actions"] if a["type"] == "bot.reply"]
+    assert any("库存充足" in t for t in replies) and not any("价格" in t for t in replies), replies
