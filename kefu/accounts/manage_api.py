@@ -61,9 +61,10 @@ GONE: dict[int | str, dict[str, Any]] = {
 AgentId = Annotated[
     str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 ]
-Group = Annotated[str, Field(min_length=1, max_length=64)]
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL
+Group = Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)]
 Role = Literal["agent", "supervisor", "admin"]
-AgentPath = Annotated[str, PathParam(min_length=1, max_length=256)]
+AgentPath = Annotated[str, PathParam(min_length=1, max_length=256, pattern=r"^[^\x00]+$")]
 
 
 # -- models ----------------------------------------------------------------------------------
@@ -107,7 +108,9 @@ class AcceptIn(BaseModel):
 
     login: str = Field(min_length=1, max_length=256, description="E-mail address or phone")
     password: str = Field(min_length=1, max_length=MAX_PASSWORD)
-    name: str | None = Field(None, max_length=64, description="Nickname shown to buyers")
+    name: str | None = Field(
+        None, max_length=64, pattern=NO_NUL, description="Nickname shown to buyers"
+    )
 
 
 class AccountOut(BaseModel):
@@ -146,7 +149,7 @@ class AgentCreate(BaseModel):
     """A new agent with a password set by the admin (or use an invitation)."""
 
     agent: AgentId
-    name: str = Field("", max_length=64)
+    name: str = Field("", max_length=64, pattern=NO_NUL)
     login: str = Field(min_length=1, max_length=256)
     password: str = Field(min_length=1, max_length=MAX_PASSWORD)
     role: Role = "agent"
@@ -157,7 +160,7 @@ class AgentCreate(BaseModel):
 class AgentPatch(BaseModel):
     """Fields to change; absent (or null) fields stay as they are."""
 
-    name: str | None = Field(None, max_length=64)
+    name: str | None = Field(None, max_length=64, pattern=NO_NUL)
     groups: list[Group] | None = Field(None, max_length=20)
     capacity: int | None = Field(None, ge=0, le=1000)
     role: Role | None = None
@@ -182,7 +185,7 @@ class InviteIn(BaseModel):
     """Who to invite: the agent id, role and routing fields the account starts with."""
 
     agent: AgentId
-    name: str = Field("", max_length=64)
+    name: str = Field("", max_length=64, pattern=NO_NUL)
     role: Role = "agent"
     groups: list[Group] = Field(default_factory=list, max_length=20)
     capacity: int | None = Field(None, ge=0, le=1000)
@@ -260,6 +263,16 @@ def _secure(request: Request) -> bool:
     return request.url.hostname not in ("localhost", "127.0.0.1", "::1")
 
 
+def _flush_unique(s: Any) -> None:
+    """Flush a new account; a login or agent taken meanwhile (a race) is a 409, not a 500."""
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        s.flush()
+    except IntegrityError:
+        raise HTTPException(409, "login: already used by another account") from None
+
+
 def _check(field: str, problem: str | None) -> None:
     if problem is not None:
         raise HTTPException(422, f"{field}: {problem}")
@@ -298,6 +311,8 @@ def login(body: LoginIn, request: Request, response: Response) -> Any:
     """Check the password (argon2id); 5 failures in a row lock the account for 15 minutes.
     The session cookie is HttpOnly and SameSite=Strict and lasts 7 days."""
     svc = _svc(request)
+    if "\x00" in body.login:  # PostgreSQL text cannot hold NUL: no account has such a login
+        return JSONResponse({"detail": "wrong e-mail/phone or password"}, status_code=401)
     error: SignInError | None = None
     with svc.sessions.begin() as s:
         try:
@@ -417,7 +432,7 @@ async def accept_invitation(code: Code, body: AcceptIn, request: Request) -> Any
                           failed=0, created_ms=now, updated_ms=now)  # fmt: skip
         set_password(account, body.password, now)
         s.add(account)
-        s.flush()
+        _flush_unique(s)
         manage.audit(s, store, agent, agent, "invitation.accept", None,
                      {"name": name, "role": role, "groups": groups, "capacity": capacity,
                       "enabled": True, "login": login_norm}, now)  # fmt: skip
@@ -434,7 +449,9 @@ def list_agents(
     store: str,
     request: Request,
     p: Principal = Depends(staff("supervisor")),
-    after: str | None = Query(None, max_length=256, description="Agent id ending the last page"),
+    after: str | None = Query(
+        None, max_length=256, pattern=r"^[^\x00]*$", description="Agent id ending the last page"
+    ),
     limit: int = Query(100, ge=1, le=500),
 ) -> Any:
     """Every agent the engine or the accounts know, by id: nickname, groups, capacity,
@@ -469,6 +486,7 @@ async def create_agent(
                           enabled=True, failed=0, created_ms=now, updated_ms=now)  # fmt: skip
         set_password(account, body.password, now)
         s.add(account)
+        _flush_unique(s)
         manage.set_token_roles(s, store, body.agent, body.role)
         manage.audit(s, store, p.agent or "", body.agent, "agent.create", None,
                      {"name": body.name, "role": body.role, "groups": body.groups,
@@ -653,7 +671,9 @@ def list_audit(
     store: str,
     request: Request,
     p: Principal = Depends(staff("admin")),
-    agent: str | None = Query(None, max_length=256, description="Only changes to this agent"),
+    agent: str | None = Query(
+        None, max_length=256, pattern=r"^[^\x00]*$", description="Only changes to this agent"
+    ),
     before: int | None = Query(None, ge=1, le=2**63 - 1, description="`next_before` of a page"),
     limit: int = Query(50, ge=1, le=200),
 ) -> Any:

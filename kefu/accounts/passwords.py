@@ -41,7 +41,7 @@ _hasher = PasswordHasher()
 # Verified when the login is unknown, so a wrong login takes as long as a wrong password.
 _DUMMY = _hasher.hash(secrets.token_hex(16))
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_EMAIL = re.compile(r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 \-]{5,19}$")
 
 

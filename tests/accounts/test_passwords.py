@@ -172,3 +172,24 @@ def test_cli_create_admin_then_sign_in(live: Live, db_url: str) -> None:
                                          "x@y.cn", "--db", db_url],
                                env={"KEFU_ADMIN_PASSWORD": "short"})  # fmt: skip
     assert short.exit_code == 2 and "password: must be at least 8 characters" in short.output
+
+
+def test_a_cookie_session_has_exactly_the_accounts_role_and_store(live: Live) -> None:
+    make_admin(live)
+    make_admin(live, store="shop2", agent="boss2", login="boss2@shop.example")
+    with live.service.sessions.begin() as s:
+        from kefu.accounts.models import Account as Acc
+
+        s.scalars(select(Acc).where(Acc.agent == "boss2")).one().role = "agent"
+    web_sign_in(live, "boss2@shop.example")
+    assert live.client.get("/api/v1/stores/shop2/staff").status_code == 403  # an agent
+    assert live.client.get("/api/v1/stores/shop1/staff").status_code == 404  # another store
+    live.client.cookies.clear()
+    web_sign_in(live)
+    assert live.client.get("/api/v1/stores/shop1/staff").status_code == 200
+    assert live.client.get("/api/v1/stores/shop2/staff").status_code == 404
+
+
+def test_a_login_postgresql_cannot_store_is_just_unknown(live: Live) -> None:
+    r = web_sign_in(live, "a\x00b@c.cn", "whatever1")
+    assert r.status_code == 401 and r.json()["detail"] == "wrong e-mail/phone or password"
