@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from kefu.cli.main import app as cli_app
 from tests.web.conftest import Kefu, shot
+from tests.web.test_i18n import SCAN, _problems
 
 STORE = "acct"
 ADMIN = "boss@acct.example"
@@ -71,6 +72,7 @@ def test_admin_invites_an_agent_who_signs_in_and_receives_a_chat(kefu: Kefu, new
     agent.goto(url)
     expect(agent.get_by_test_id("invite-summary")).to_contain_text("客服")
     expect(agent.get_by_test_id("invite-name")).to_have_value("小夏")
+    assert _problems(agent.evaluate(SCAN), "zh-CN", {STORE, "xia"}) == []
     agent.get_by_test_id("invite-login").fill(AGENT_LOGIN)
     agent.get_by_test_id("invite-password").fill("short")
     agent.get_by_test_id("invite-confirm").fill("short")
@@ -124,6 +126,8 @@ def test_admin_invites_an_agent_who_signs_in_and_receives_a_chat(kefu: Kefu, new
     )
     assert actions == ["agent.update", "invitation.accept", "invitation.create", "agent.create"]
     shot(admin, "accounts-04-agents-page")
+    words = _problems(admin.evaluate(SCAN), "zh-CN", {STORE, "xia", "admin"})
+    assert words == [], words  # the Chinese page has no English word (ids and logins aside)
     # the groups reached the engine as an event: the agents list the workbench reads has them
     token = kefu.staff(STORE, "ops", "supervisor")
     rows = kefu.api("GET", f"/api/v1/stores/{STORE}/agents", token).json()["items"]
