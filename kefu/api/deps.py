@@ -47,16 +47,30 @@ CSRF_HEADER = "x-requested-with"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
+def _same_site_write(request: Request) -> bool:
+    """True for a write the web app itself sends (its header, or the browser's own Origin)."""
+    if request.headers.get(CSRF_HEADER):
+        return True
+    origin = request.headers.get("origin", "")
+    if not origin or origin == "null":
+        return False
+    from urllib.parse import urlsplit
+
+    host = request.headers.get("x-forwarded-host") or request.headers.get("host", "")
+    return urlsplit(origin).netloc == host
+
+
 def principal(
     request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)
 ) -> Principal:
     """The caller, from the bearer token or else the web app's session cookie; 401 when
-    missing or invalid. A cookie-signed write must carry `X-Requested-With` (a header no
-    other site's form or link can add): with SameSite=Strict, a second guard against CSRF."""
+    missing or invalid. A cookie-signed write must come from this site: an `X-Requested-With`
+    header (no other site's form can add one) or an `Origin` naming this host — with
+    SameSite=Strict, a second guard against CSRF."""
     token = creds.credentials if creds is not None else ""
     if not token:
         token = request.cookies.get(SESSION_COOKIE, "")
-        if token and request.method not in SAFE_METHODS and not request.headers.get(CSRF_HEADER):
+        if token and request.method not in SAFE_METHODS and not _same_site_write(request):
             raise HTTPException(403, "a request signed by the session cookie needs the "
                                      "X-Requested-With header")  # fmt: skip
     if not token:

@@ -115,6 +115,11 @@ def test_cookie_writes_need_the_csrf_header_bearer_writes_do_not(live: Live) -> 
         "X-Requested-With header"
     )
     assert live.client.put(url, json={"status": "online"}, headers=WRITE).status_code == 200
+    # a browser's own Origin passes (fetch of this site); another site's does not
+    same = {"Origin": "http://testserver"}
+    assert live.client.put(url, json={"status": "online"}, headers=same).status_code == 200
+    other = {"Origin": "https://evil.example"}
+    assert live.client.put(url, json={"status": "online"}, headers=other).status_code == 403
     h = live.staff("shop1", "a1")
     live.client.cookies.clear()
     assert live.client.put(url, json={"status": "online"}, headers=h).status_code == 200
