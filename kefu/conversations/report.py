@@ -47,7 +47,6 @@ import ibis.expr.types as ir
 import pyarrow as pa
 from scipy import stats
 
-from kefu.conversations.gate import store_tier
 from kefu.conversations.routing import REASSIGN_TIMEOUT
 from kefu.engine import actions as act
 from kefu.engine.core import Engine
@@ -144,13 +143,12 @@ def n_of(metric: str) -> str | None:
 class HandoffFacts(FactsBuilder):
     """The insight fact tables plus `handoff`: each button decision with bucket and tier.
 
-    The tier is read from the engine's state right after the event that made the decision,
-    which is what the gate saw (the reception count is updated before the bot replies).
+    The tier travels on the decision (`handoff.button`'s `tier`: what the gate saw), so the
+    same builder reads a replay or what the live service committed.
     """
 
-    def __init__(self, config: Config, engine: Engine) -> None:
+    def __init__(self, config: Config) -> None:
         super().__init__(config)
-        self._engine = engine
         self._handoff: list[tuple[object, ...]] = []
 
     def add_actions(self, actions: Iterable[act.Action]) -> None:
@@ -160,9 +158,7 @@ class HandoffFacts(FactsBuilder):
         for a in batch:
             if isinstance(a, act.HandoffButton):
                 cid = self._conversation(a.store, a.conversation, a.buyer, a.ts)
-                st = self._engine.state(a.store)
-                tier = store_tier(st, self._engine.settings(a.store))
-                self._handoff.append((cid, a.store, a.variant, a.shown, a.bucket, tier))
+                self._handoff.append((cid, a.store, a.variant, a.shown, a.bucket, a.tier))
 
     def tables(self) -> dict[str, pa.Table]:
         """Every insight fact table plus `handoff`."""
@@ -179,9 +175,8 @@ def facts_from_events(
     events: Iterable[Event], config: Config, on_progress: Progress | None = None, total: int = 0
 ) -> dict[str, pa.Table]:
     """Replay time-ordered `events` with the engine; the report's fact tables."""
-    engine = Engine(config)
-    builder = HandoffFacts(config, engine)
-    run(events, engine, builder, on_progress, total)
+    builder = HandoffFacts(config)
+    run(events, Engine(config), builder, on_progress, total)
     return builder.tables()
 
 
@@ -195,11 +190,14 @@ def facts_from_log(
 
 
 def facts_from_db(db: Any, store: str, config: Config) -> dict[str, pa.Table]:
-    """The report's fact tables of `store`, replaying its event log from the live database."""
-    from kefu.storage.repo import logged_events
+    """The report's fact tables of `store` from what the live service committed (its log and
+    outbox, `kefu.insight.decisions`): no rules run again."""
+    from kefu.insight.decisions import project_store
 
-    events = sorted(logged_events(db, store), key=lambda e: e.at)
-    return facts_from_events(events, config)
+    builder = HandoffFacts(config)
+    with db.connect() as conn:
+        project_store(conn, store, builder)
+    return builder.tables()
 
 
 # -- expressions --------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ import re
 from datetime import datetime
 
 from kefu.conversations import bot, routing
-from kefu.conversations.gate import button_arm, note_reception
+from kefu.conversations.gate import button_arm, note_reception, store_tier
 from kefu.engine import events as ev
 from kefu.engine.actions import Action, Assign, BotReply, HandoffButton
 from kefu.engine.core import Capability, Ctx
@@ -75,7 +75,8 @@ def _first_bot_reply(st: StoreState, conv: Conversation, ctx: Ctx) -> list[Actio
     conv.button = shown
     conv.variant = variant
     return [HandoffButton(ts=ctx.now, store=st.store, buyer=conv.buyer, conversation=conv.id,
-                          shown=shown, variant=variant, bucket=bucket)]  # fmt: skip
+                          shown=shown, variant=variant, bucket=bucket,
+                          tier=store_tier(st, ctx.settings))]  # fmt: skip
 
 
 def _bot_spoke(st: StoreState, conv: Conversation, ctx: Ctx) -> list[Action]:

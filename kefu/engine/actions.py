@@ -110,6 +110,7 @@ class HandoffButton(Action, tag="handoff.button", kw_only=True):
     shown: bool
     variant: str
     bucket: int
+    tier: str = ""  # the store's tier (small | large) when it was decided
 
 
 class QueueLeave(Action, tag="queue.leave", kw_only=True):

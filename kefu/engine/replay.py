@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -95,6 +96,29 @@ def run(
     return actions
 
 
+def with_card_metrics(doc: dict[str, Any], events: list[Event], config: Config) -> dict[str, Any]:
+    """Add the §7 product-card ids (`card_…`) to each store's totals and days of `doc`.
+
+    They come from the events alone (no conversation state). A store or day with no card
+    traffic still carries every id (counts 0, rates null), so each metric id of metrics.md
+    is in metrics.json.
+    """
+    from kefu.traffic.facts import facts_from_events
+    from kefu.traffic.metrics import compute as card_compute
+    from kefu.traffic.metrics import shape
+
+    stores = list(doc["stores"])
+    cards = card_compute(facts_from_events(events, config), scopes=("total", "day"))["stores"]
+    for store in stores:
+        section = doc["stores"][store]
+        mine = cards.get(store, {})
+        section["totals"].update(mine.get("totals") or shape({}))
+        card_days = mine.get("days", {})
+        for day, values in section.get("days", {}).items():
+            values.update(card_days.get(day) or shape({}))
+    return doc
+
+
 def replay(
     source: str | Path,
     config: Config,
@@ -116,7 +140,7 @@ def replay(
             fh.write(action_line(a, engine.settings(a.store).tz))
     from kefu.insight.metrics import compute
 
-    metrics = compute(facts.tables(), config)
+    metrics = with_card_metrics(compute(facts.tables(), config), events, config)
     (out / "metrics.json").write_bytes(
         orjson.dumps(metrics, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
     )

@@ -167,7 +167,7 @@ class EngineService:
                     actions = self.engine.advance(now)
                     touched = {a.store for a in actions} | self._timer_stores()
                     project_actions(s, actions)
-                    self._persist(s, actions, touched)
+                    self._persist(s, actions, touched, self._after_last(actions))
             except Exception:
                 self._reload(touched)
                 raise
@@ -217,19 +217,22 @@ class EngineService:
         last = self._last_seq.get(store, 0)
         n = 0
         actions: list[Action] = []
+        after: list[int] = []
         while rows := repo.events_after(s, store, last, 10_000):
             for seq, payload in rows:
                 event = _decode(payload)
+                self._last_seq[store] = seq
                 if event is not None:
-                    actions.extend(self.engine.feed(event))
+                    out = self.engine.feed(event)
+                    actions.extend(out)
+                    after.extend(self._after_last(out))
                     n += 1
                 last = seq
         if n == 0:
             return 0
-        self._last_seq[store] = last
         # The writer stored these actions (same content keys): only timers fired for other
         # stores on the way can be new, and those are stored and projected here.
-        fresh = self._store_actions(s, actions)
+        fresh = self._store_actions(s, actions, after)
         project_actions(s, fresh)
         return n
 
@@ -250,34 +253,50 @@ class EngineService:
             seqs = repo.append_events(s, rows)
             items: dict[str, list[tuple[Event, str | None]]] = defaultdict(list)
             actions: list[Action] = []
+            after: list[int] = []
+            in_conversation: list[tuple[int, str]] = []
             for (event, _), seq in zip(decoded, seqs, strict=True):
                 if seq is None:
                     result.duplicates += 1
                     continue
                 result.accepted += 1
                 result.events.append(event)
+                self._last_seq[event.store] = seq
                 out = self.engine.feed(event)
                 actions.extend(out)
-                st = self.engine.states[event.store]
+                after.extend(self._after_last(out))
                 buyer = getattr(event, "buyer", None)
-                conv = st.open.get(buyer) if buyer else None
-                if conv is None and buyer:
-                    conv = st.last_conversation.get(buyer)
-                items[event.store].append((event, conv.id if conv is not None else None))
-                self._last_seq[event.store] = seq
+                conv = self.engine.states[event.store].conversation_of(buyer) if buyer else None
+                conv_id = conv.id if conv is not None else None
+                if conv_id is not None:
+                    in_conversation.append((seq, conv_id))
+                items[event.store].append((event, conv_id))
                 self._since_snapshot[event.store] += 1
+            repo.set_event_conversations(s, in_conversation)
             for store, store_items in items.items():
                 project(s, store, store_items)
             project_actions(s, actions)
             stores = set(items) | {a.store for a in actions} | self._timer_stores()
-            self._persist(s, actions, stores)
+            self._persist(s, actions, stores, after)
             result.actions = actions
 
-    def _store_actions(self, s: Session, actions: list[Action]) -> list[Action]:
-        """Add actions to the outbox by content key; returns those that were new."""
+    def _after_last(self, actions: Sequence[Action]) -> list[int]:
+        """The event each action follows: its store's last applied event (the event being
+        fed for its own actions; for a timer of another store, that store's last one)."""
+        return [self._last_seq.get(a.store, 0) for a in actions]
+
+    def _store_actions(
+        self, s: Session, actions: list[Action], after: Sequence[int]
+    ) -> list[Action]:
+        """Add actions to the outbox by content key; returns those that were new.
+
+        `after[i]` is the seq of the event the i-th action followed (the event that caused
+        it, or the store's last event for a timer): the facts projection merges log and
+        outbox on it.
+        """
         seen: dict[str, int] = defaultdict(int)
         rows = []
-        for a in actions:
+        for a, after_seq in zip(actions, after, strict=True):
             probe = action_key(a, 0)
             n = seen[probe]
             seen[probe] += 1
@@ -288,6 +307,7 @@ class EngineService:
                     ts_ms=a.ts,
                     type=str(a.__struct_config__.tag),
                     payload=_ENC.encode(a).decode("utf-8"),
+                    after_seq=after_seq,
                 )
             )
         if not rows:
@@ -300,8 +320,9 @@ class EngineService:
         s: Session,
         actions: list[Action],
         stores: set[str],
+        after: Sequence[int],
     ) -> None:
-        self._store_actions(s, actions)
+        self._store_actions(s, actions, after)
         for store in sorted(stores):
             st = self.engine.states.get(store)
             if st is None:

@@ -37,7 +37,7 @@ def rollups_of(request: Request) -> Rollups:
     found: Rollups | None = getattr(state, "insight_rollups", None)
     if found is None:
         service = state.service
-        found = Rollups(service.db, service.config, service.capabilities)
+        found = Rollups(service.db, service.config)
         state.insight_rollups = found
     return found
 

@@ -1,10 +1,10 @@
-"""Fact tables of a store from the live database: its event log replayed through the engine.
+"""Fact tables of a store from the live database: what the live service committed.
 
-The engine is deterministic, so replaying the logged events gives the same conversations,
-assignments and urges the live service decided. The insight endpoints read the daily
-roll-ups instead (`kefu.insight.rollup`: only the new events are replayed, only the range's
-buyers read); this whole-log replay remains for callers that want a log's end-of-replay view
-(every pending timer fired).
+The log and the outbox merged in decision order (`kefu.insight.decisions`) give the facts
+of the conversations, assignments and urges the live service decided, without running the
+rules again. The insight endpoints read the daily roll-ups instead (`kefu.insight.rollup`:
+only the new decisions are read, only the range's buyers); this whole-store read remains for
+callers that want every fact of a store at once.
 """
 
 from __future__ import annotations
@@ -12,16 +12,14 @@ from __future__ import annotations
 import pyarrow as pa
 from sqlalchemy import Engine as SAEngine
 
-from kefu.engine.core import Engine
-from kefu.engine.replay import run
 from kefu.engine.settings import Config
+from kefu.insight.decisions import project_store
 from kefu.insight.facts import FactsBuilder
-from kefu.storage.repo import logged_events
 
 
 def facts_from_db(db: SAEngine, store: str, config: Config) -> dict[str, pa.Table]:
-    """Fact tables of `store` rebuilt from its event log (time order, stable on log order)."""
-    events = sorted(logged_events(db, store), key=lambda e: e.at)
+    """Fact tables of `store` as committed (timers the server has not fired yet: not yet)."""
     facts = FactsBuilder(config)
-    run(events, Engine(config), facts)
+    with db.connect() as conn:
+        project_store(conn, store, facts)
     return facts.tables()

@@ -108,6 +108,7 @@ class InsightCursor(Base):
     __tablename__ = "insight_cursor"
     store: Mapped[str] = mapped_column(Id, primary_key=True)
     last_event_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_action_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     events: Mapped[int] = mapped_column(BigInteger, default=0)  # events fed so far
     state: Mapped[bytes] = mapped_column(LargeBinary)  # pickled follower state
     config_hash: Mapped[str] = mapped_column(String(32), default="")

@@ -2,15 +2,17 @@
 
 Why this shape:
 
-- **Follow the log, do not recompute days.** A follower per store replays the store's
-  logged events (in log order, the order the live service applied them) through its own
-  engine and a `StreamFacts` builder, appends the new fact rows to the `insight_*` tables
-  (`kefu.insight.models`) and moves `insight_cursor` on — rows, cursor and the follower's
-  pickled state in ONE transaction. Rows are facts (a message, an order …) and never change
-  afterwards, so an incremental refresh writes exactly what a full rebuild would: both are the
-  same deterministic replay, cut into different pieces. Nothing is "recomputed": the metric
-  expressions run at report time, so an order on day 3 crediting a day-1 conversation, or a
-  round spanning midnight, needs no dependency tracking.
+- **Follow what was decided, do not recompute days.** A follower per store reads the store's
+  event log and outbox merged in decision order (`kefu.insight.decisions`: each event with
+  the conversation the live engine put it in, then the actions decided with it) into a
+  `StreamFacts` builder — no second engine runs the rules again — appends the new fact rows
+  to the `insight_*` tables (`kefu.insight.models`) and moves `insight_cursor` on — rows,
+  cursor and the builder's pickled state in ONE transaction. Rows are facts (a message, an
+  order …) and never change afterwards, so an incremental refresh writes exactly what a full
+  rebuild would: both read the same committed decisions, cut into different pieces. Nothing
+  is "recomputed": the metric expressions run at report time, so an order on day 3
+  crediting a day-1 conversation, or a round spanning midnight, needs no dependency
+  tracking.
 - **Read by buyer, partitioned by day.** Every cross-row dependency of the metrics
   (attribution, validity windows, rounds, a conversation's later close, the first guide
   panel) stays inside one buyer's rows. A report for days lo…hi reads the buyers who have a
@@ -18,9 +20,12 @@ Why this shape:
   same Ibis expressions restricted to lo…hi — exactly the numbers of the full history, while
   reading only the range's buyers. Payments without a buyer and cancellations are found by
   their order.
-- **Timers** fire when the log's clock passes them (the next event of the store), as in a
-  replay, not at wall-clock ticks: that keeps incremental == rebuild exact. A session-timeout
-  close or an urge due after the store's last event appears with the next event.
+- **Timers** are the live service's: an action a timer decided between two events is in
+  the outbox after the earlier one, so the roll-ups, the monitor and `/insight` agree about a
+  store at any moment (one timer rule: due timers fire before any later event, on the wall
+  clock in the server, at the end of the log in a replay).
+- **Settings** decided the actions when they were taken; only the store's timezone (which
+  day a row belongs to) is read again here, so only a timezone change asks for a rebuild.
 
 A refresh is cheap when there is nothing new (one cursor read and one empty page). The live
 server refreshes lazily before each insight report and, when wired, from its ticker.
@@ -40,8 +45,6 @@ from operator import itemgetter
 from typing import Any
 
 import duckdb
-import msgspec
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -50,19 +53,17 @@ from sqlalchemy import Engine as SAEngine
 from sqlalchemy import Table as SATable
 from sqlalchemy.exc import IntegrityError
 
-from kefu.engine.core import Capability, Engine
+from kefu.engine.core import Engine
 from kefu.engine.events import Event
-from kefu.engine.readers import decode_line
 from kefu.engine.replay import record
 from kefu.engine.settings import Config
-from kefu.engine.state import StoreState
+from kefu.insight.decisions import Cursor, feed, read_page
 from kefu.insight.facts import SCHEMAS, FactsBuilder
 from kefu.insight.models import BUYER_DAYS, CURSOR, FACT_COLUMNS, FACT_TABLES
-from kefu.storage import repo
 from kefu.storage.models import Event as EventRow
 
 DAY_MS = 86_400_000
-STATE_VERSION = 1  # bump when the follower's pickled state or the rows it writes change
+STATE_VERSION = 2  # bump when the follower's pickled state or the rows it writes change
 PAGE = 20_000  # events per refresh transaction
 REBUILD_PAGE = 100_000  # events per transaction of a full rebuild
 
@@ -232,26 +233,22 @@ def arrow_to_facts(arrow: dict[str, pa.Table], as_of_ms: int | None = None) -> d
 # -- the follower ---------------------------------------------------------------------------
 @dataclass
 class Follower:
-    """One store's replay: an engine, a `StreamFacts`, and the last log seq fed."""
+    """One store's projection: a `StreamFacts` and how far it has read log and outbox."""
 
     store: str
-    engine: Engine
     facts: StreamFacts
-    last_seq: int = 0
+    cursor: Cursor = field(default_factory=Cursor)
     events: int = 0
-    saved_seq: int | None = None  # the cursor's seq in the database (None: no cursor yet)
+    saved: Cursor | None = None  # the cursor in the database (None: no cursor yet)
 
-    def feed(self, event: Event) -> None:
-        """Apply one logged event, recording its facts (as `kefu.engine.replay.run` does)."""
-        record(self.facts, self.engine, event, self.engine.feed(event))
-        self.events += 1
+    @property
+    def last_seq(self) -> int:
+        """The last log seq taken in."""
+        return self.cursor.event_seq
 
     def state_blob(self) -> bytes:
-        """The follower's state, pickled (engine state of the store + builder state)."""
-        st: StoreState | None = self.engine.states.get(self.store)
-        return pickle.dumps(
-            (STATE_VERSION, st, self.facts.state()), protocol=pickle.HIGHEST_PROTOCOL
-        )
+        """The builder's state, pickled."""
+        return pickle.dumps((STATE_VERSION, self.facts.state()), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 class Conflict(Exception):
@@ -263,11 +260,10 @@ class SettingsMismatch(Exception):
 
 
 def config_hash(config: Config, store: str) -> str:
-    """Fingerprint of the settings that decide the facts (all but `[insight]`, read at
-    report time)."""
-    layers = {k: v for k, v in config.layers(store).items() if k != "insight"}
-    blob = orjson.dumps(layers, option=orjson.OPT_SORT_KEYS)
-    return hashlib.blake2b(blob + str(STATE_VERSION).encode(), digest_size=8).hexdigest()
+    """Fingerprint of what the rows depend on besides the decisions: the store's timezone
+    (the day of each row) and the rows' own version."""
+    blob = f"{config.for_store(store).tz.key}\0{STATE_VERSION}".encode()
+    return hashlib.blake2b(blob, digest_size=8).hexdigest()
 
 
 # -- writing --------------------------------------------------------------------------------
@@ -512,7 +508,6 @@ class Rollups:
 
     db: SAEngine
     config: Config = field(default_factory=Config)
-    capabilities: Sequence[Capability] | None = None
     adopt_settings: bool = True
     page: int = PAGE
     _followers: dict[str, Follower] = field(default_factory=dict, repr=False)
@@ -595,16 +590,17 @@ class Rollups:
         return {store: self.refresh(store, on_progress) for store in self.stores()}
 
     # -- the cursor -------------------------------------------------------------------------
-    def _cursor(self, conn: Connection, store: str) -> tuple[int, str] | None:
+    def _cursor(self, conn: Connection, store: str) -> tuple[Cursor, str] | None:
         c = CURSOR
         row = conn.execute(
-            select(c.c.last_event_seq, c.c.config_hash).where(c.c.store == store)
+            select(c.c.last_event_seq, c.c.last_action_seq, c.c.config_hash).where(
+                c.c.store == store
+            )
         ).first()
-        return (int(row[0]), str(row[1])) if row is not None else None
+        return (Cursor(int(row[0]), int(row[1])), str(row[2])) if row is not None else None
 
     def _new_follower(self, store: str) -> Follower:
-        engine = Engine(self.config, self.capabilities)
-        return Follower(store, engine, StreamFacts(self.config))
+        return Follower(store, StreamFacts(self.config))
 
     def _load(self, conn: Connection, store: str) -> Follower:
         """The follower of `store` as the database has it (cached when still current)."""
@@ -612,11 +608,12 @@ class Rollups:
         stale = cur is not None and cur[1] != config_hash(self.config, store)
         if stale and not self.adopt_settings:
             raise SettingsMismatch(
-                f"the roll-ups of store {store!r} were built under other settings: pass "
-                "the server's --config, or rebuild them (`kefu insight rebuild`)"
+                f"the roll-ups of store {store!r} were built under another timezone or "
+                "kefu version: pass the server's --config, or rebuild them "
+                "(`kefu insight rebuild`)"
             )
         cached = self._followers.get(store)
-        if cached is not None and cached.saved_seq == (cur[0] if cur else None):
+        if cached is not None and cached.saved == (cur[0] if cur else None):
             return cached
         self._followers.pop(store, None)
         if cur is None:
@@ -626,16 +623,13 @@ class Rollups:
             blob, events = conn.execute(
                 select(c.c.state, c.c.events).where(c.c.store == store)
             ).one()
-            version, state, fstate = pickle.loads(blob)
+            version, *rest = pickle.loads(blob)
             if version != STATE_VERSION:
                 raise SettingsMismatch(
                     f"the roll-ups of store {store!r} were made by another version of kefu: "
                     "rebuild them (`kefu insight rebuild`)"
                 )
-            engine = Engine(self.config, self.capabilities)
-            if state is not None:
-                engine.load_state(state)
-            f = Follower(store, engine, StreamFacts.restore(self.config, fstate), cur[0],
+            f = Follower(store, StreamFacts.restore(self.config, rest[0]), cur[0],
                          int(events), cur[0])  # fmt: skip
         self._followers[store] = f
         return f
@@ -644,30 +638,35 @@ class Rollups:
         """Move the cursor to the follower (raises `Conflict` if it moved meanwhile)."""
         c = CURSOR
         values = {
-            "last_event_seq": f.last_seq,
+            "last_event_seq": f.cursor.event_seq,
+            "last_action_seq": f.cursor.action_seq,
             "events": f.events,
             "state": f.state_blob(),
             "config_hash": config_hash(self.config, f.store),
             "updated_ms": int(time.time() * 1000),
         }
-        if f.saved_seq is None:  # a concurrent first insert fails the transaction
+        if f.saved is None:  # a concurrent first insert fails the transaction
             conn.execute(c.insert().values(store=f.store, **values))
         else:
             res = conn.execute(
                 update(c)
-                .where(c.c.store == f.store, c.c.last_event_seq == f.saved_seq)
+                .where(
+                    c.c.store == f.store,
+                    c.c.last_event_seq == f.saved.event_seq,
+                    c.c.last_action_seq == f.saved.action_seq,
+                )
                 .values(**values)
             )
             if res.rowcount != 1:
                 raise Conflict(f.store)
-        f.saved_seq = f.last_seq
+        f.saved = f.cursor
 
     # -- refresh ----------------------------------------------------------------------------
     def pending(self, store: str) -> int:
         """How many logged events of `store` the roll-ups have not taken in yet."""
         with self.db.connect() as conn:
             cur = self._cursor(conn, store)
-            after = cur[0] if cur else 0
+            after = cur[0].event_seq if cur else 0
             n = conn.scalar(
                 select(func.count()).where(EventRow.store == store, EventRow.seq > after)
             )
@@ -685,22 +684,16 @@ class Rollups:
             while True:
                 with self.db.connect() as conn:
                     f = self._load(conn, store)
-                    batch = repo.events_after(conn, store, f.last_seq, page)
+                    steps, cursor, n = read_page(conn, store, f.cursor, page)
                 result.last_seq = f.last_seq
-                if not batch:
+                if not steps:
                     break
                 try:
-                    for seq, payload in batch:
-                        try:
-                            event: Event | None = decode_line(payload.encode("utf-8"))
-                        except (msgspec.DecodeError, ValueError):  # as the service's restore
-                            event = None
-                        if event is not None:
-                            f.feed(event)
-                        f.last_seq = seq
+                    f.events += feed(f.facts, steps)
+                    f.cursor = cursor
                     rows = f.facts.take()
                     with self.db.begin() as conn:
-                        if f.saved_seq is None:
+                        if f.saved is None:
                             delete_rows(conn, store)  # a store's first rows: start clean
                         result.rows += write_rows(conn, rows)
                         self._save(conn, f)
@@ -710,8 +703,10 @@ class Rollups:
                 except BaseException:
                     self._followers.pop(store, None)  # half-fed: never reuse
                     raise
-                result.events += len(batch)
+                result.events += n
                 result.last_seq = f.last_seq
+                if n == 0:
+                    break  # only late timer actions: nothing more to read
                 if on_progress is not None:
                     on_progress(result.events, max(total, result.events))
         result.seconds = time.perf_counter() - started
@@ -746,7 +741,7 @@ class Rollups:
     def _rebuild_days(
         self,
         store: str,
-        upto: int,
+        upto: Cursor,
         days: tuple[int | None, int | None],
         on_progress: Progress | None,
     ) -> RefreshResult:
@@ -758,42 +753,39 @@ class Rollups:
         result = RefreshResult()
         with self.db.connect() as conn:
             total = int(conn.scalar(select(func.count()).where(
-                EventRow.store == store, EventRow.seq <= upto)) or 0)  # fmt: skip
+                EventRow.store == store, EventRow.seq <= upto.event_seq)) or 0)  # fmt: skip
         while True:
             with self.db.connect() as conn:
-                batch = [b for b in repo.events_after(conn, store, f.last_seq, REBUILD_PAGE)
-                         if b[0] <= upto]  # fmt: skip
-            if not batch:
+                steps, cursor, n = read_page(conn, store, f.cursor, REBUILD_PAGE, upto)
+            if not steps:
                 break
-            for seq, payload in batch:
-                try:
-                    event = decode_line(payload.encode("utf-8"))
-                except (msgspec.DecodeError, ValueError):
-                    event = None
-                if event is not None:
-                    f.feed(event)
-                f.last_seq = seq
+            f.events += feed(f.facts, steps)
+            f.cursor = cursor
             for name, rows in f.facts.take().items():
                 kept[name].extend(
                     r for r in rows if window[0] <= r[_GETTERS[name][3]] // DAY_MS <= window[1]
                 )
-            result.events += len(batch)
+            result.events += n
             if on_progress is not None:
                 on_progress(result.events, total)
-            if f.last_seq >= upto:
+            if n == 0 or f.last_seq >= upto.event_seq:
                 break
         with self.db.begin() as conn:
             c = CURSOR
             res = conn.execute(  # still at `upto`? (holds the row until the commit)
                 update(c)
-                .where(c.c.store == store, c.c.last_event_seq == upto)
+                .where(
+                    c.c.store == store,
+                    c.c.last_event_seq == upto.event_seq,
+                    c.c.last_action_seq == upto.action_seq,
+                )
                 .values(updated_ms=int(time.time() * 1000))
             )
             if res.rowcount != 1:
                 raise Conflict(store)
             delete_rows(conn, store, window)
             result.rows = write_rows(conn, kept)
-        result.last_seq = upto
+        result.last_seq = upto.event_seq
         result.seconds = time.perf_counter() - started
         return result
 
@@ -834,17 +826,12 @@ class Rollups:
 
 
 def replay_rows(events: Iterable[Event], config: Config | None = None) -> dict[str, pa.Table]:
-    """Fact tables of decoded events fed in the given order as a follower feeds them (no drain
-    at the end): what the roll-ups of a log hold, without a database (tests, benchmarks)."""
+    """Fact tables of decoded events run through a fresh engine in the given order with no
+    timer fired after the last event: what the roll-ups hold after a live service that
+    never ticked took in the same events (tests and benchmarks compare against it)."""
     cfg = config or Config()
-    followers: dict[str, Follower] = {}
-    rows: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+    engine = Engine(cfg)
+    facts = StreamFacts(cfg)
     for event in events:
-        f = followers.get(event.store)
-        if f is None:
-            f = followers[event.store] = Follower(event.store, Engine(cfg), StreamFacts(cfg))
-        f.feed(event)
-    for f in followers.values():
-        for name, r in f.facts.take().items():
-            rows[name].extend(r)
-    return rows_to_tables(rows)
+        record(facts, engine, event, engine.feed(event))
+    return rows_to_tables(facts.take())

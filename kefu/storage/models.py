@@ -176,6 +176,9 @@ class Event(Base):
     type: Mapped[str] = mapped_column(String(32))
     payload: Mapped[str] = mapped_column(Text)
     received_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The conversation the engine put the event in, set when it was applied (facts are
+    # projected from the log and the outbox, never by running the rules again).
+    conversation: Mapped[str | None] = mapped_column(Id)
     __table_args__ = (
         UniqueConstraint("store", "event_id", name="uq_events_store_event_id"),
         Index("ix_events_store_seq", "store", "seq"),
@@ -194,8 +197,12 @@ class Action(Base):
     payload: Mapped[str] = mapped_column(Text)
     created_ms: Mapped[int] = mapped_column(BigInteger, default=0)
     delivered_ms: Mapped[int | None] = mapped_column(BigInteger)
+    # The store's last event applied when the action was decided: log + outbox merge on
+    # (after_seq, events first, seq) into the order the engine saw and emitted them.
+    after_seq: Mapped[int | None] = mapped_column(BigInteger)
     __table_args__ = (
         UniqueConstraint("store", "key", name="uq_actions_store_key"),
+        Index("ix_actions_store_after_seq", "store", "after_seq", "seq"),
         Index("ix_actions_store_type_seq", "store", "type", "seq"),
         Index("ix_actions_undelivered", "delivered_ms", "seq"),
     )

@@ -61,6 +61,7 @@ class ActionRow(msgspec.Struct, kw_only=True):
     ts_ms: int
     type: str
     payload: str
+    after_seq: int | None = None
 
 
 class TimerRow(msgspec.Struct, kw_only=True):
@@ -243,6 +244,19 @@ def events_after(
     return [(s, p) for s, p in session.execute(q)]
 
 
+def set_event_conversations(session: Session, pairs: Sequence[tuple[int, str]]) -> None:
+    """Note the conversation the engine put each logged event in ((seq, conversation) pairs)."""
+    if not pairs:
+        return
+    t = models.Event.__table__
+    stmt = (
+        update(models.Event.__table__)  # type: ignore[arg-type]  # a Table, typed FromClause
+        .where(t.c.seq == bindparam("s"))
+        .values(conversation=bindparam("c"))
+    )
+    session.execute(stmt, [{"s": seq, "c": conv} for seq, conv in pairs])
+
+
 def put_actions(session: Session, rows: Sequence[ActionRow]) -> list[bool]:
     """Add actions to the outbox in order; True where new, False where the key already was."""
     if not rows:
@@ -254,7 +268,8 @@ def put_actions(session: Session, rows: Sequence[ActionRow]) -> list[bool]:
     table = models.Action.__table__
     values = [
         {"store": rows[i].store, "key": rows[i].key, "ts_ms": rows[i].ts_ms,
-         "type": rows[i].type, "payload": rows[i].payload, "created_ms": created}
+         "type": rows[i].type, "payload": rows[i].payload, "created_ms": created,
+         "after_seq": rows[i].after_seq}
         for i in first.values()
     ]  # fmt: skip
     inserted = {(s, k) for s, k in _insert(session, table, values, ["store", "key"],

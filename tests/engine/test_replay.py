@@ -140,3 +140,32 @@ def test_replay_of_a_simulated_week_is_byte_identical(tmp_path: Path) -> None:
     lines = (tmp_path / "a" / "actions.jsonl").read_text(encoding="utf-8").splitlines()
     kinds = {json.loads(x)["type"] for x in lines}
     assert {"assign", "urge.send", "urge.skip", "transfer.result"} <= kinds
+
+
+def test_metrics_json_carries_the_card_ids_of_metrics_md_section_7(tmp_path: Path) -> None:
+    """events.md: metrics.json holds every metric of metrics.md, §7's `card_` ids too."""
+    card = [
+        {"ts": "2026-03-01T08:00:00+08:00", "type": "impression", "store": "demo",
+         "buyer": "y1", "product": "k1", "source": "search", "carrier": "card"},
+        {"ts": "2026-03-01T08:01:00+08:00", "type": "view", "store": "demo", "buyer": "y1",
+         "product": "k1", "source": "search", "carrier": "card"},
+        {"ts": "2026-03-01T08:02:00+08:00", "type": "impression", "store": "demo",
+         "buyer": "y2", "product": "k1", "source": "search", "carrier": "card"},
+        {"ts": "2026-03-02T10:00:00+08:00", "type": "message", "store": "demo", "buyer": "y3",
+         "sender": "buyer", "text": "在吗"},
+    ]  # fmt: skip
+    p = write_jsonl(tmp_path / "e.jsonl", LINES + card)
+    replay(p, Config(), tmp_path / "out")
+    demo = json.loads((tmp_path / "out" / "metrics.json").read_text())["stores"]["demo"]
+    totals = demo["totals"]
+    assert (totals["card_impression_users"], totals["card_click_users"]) == (2, 1)
+    assert totals["card_ctr"] == 0.5
+    # y1 ordered k1 (89.0) after viewing it through a card
+    assert (totals["card_paying_users"], totals["card_gmv"]) == (0, 0.0)  # no payment
+    assert demo["days"]["2026-03-01"]["card_clicks"] == 1
+    # a day with no card traffic still carries every id: 0 counts, undefined rates null
+    assert demo["days"]["2026-03-02"]["card_clicks"] == 0
+    assert demo["days"]["2026-03-02"]["card_ctr"] is None
+    from kefu.traffic.metrics import IDS
+
+    assert set(IDS) <= set(totals)

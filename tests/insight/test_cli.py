@@ -137,8 +137,13 @@ def test_db_report_refuses_other_settings(db_url: str, tmp_path: Path) -> None:
     _database(db_url, cfg)
     ok = CliRunner().invoke(_app(), ["insight", "--db", db_url, "-c", str(cfg), "-q"])
     assert ok.exit_code == 0, ok.output
-    res = CliRunner().invoke(_app(), ["insight", "--db", db_url, "-q"])  # bot on: other rules
-    assert res.exit_code == 2 and "other settings" in res.stderr
+    # other rules (bot on): the rows are what the live service decided, nothing to refuse
+    rules = CliRunner().invoke(_app(), ["insight", "--db", db_url, "-q"])
+    assert rules.exit_code == 0, rules.output
+    utc = tmp_path / "utc.toml"
+    utc.write_text('[store]\ntimezone = "UTC"\n')
+    res = CliRunner().invoke(_app(), ["insight", "--db", db_url, "-c", str(utc), "-q"])
+    assert res.exit_code == 2 and "another timezone" in res.stderr
     stale = CliRunner().invoke(_app(), ["insight", "--db", db_url, "--no-refresh", "-q"])
     assert stale.exit_code == 0, stale.output
     both = CliRunner().invoke(_app(), ["insight", str(events), "--db", db_url])
