@@ -3,9 +3,9 @@ list, redeliver (supervisor)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import delete, select
 
@@ -17,6 +17,8 @@ from kefu.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoin
 
 router = APIRouter(prefix="/api/v1/stores/{store}/webhooks", tags=["webhooks"])
 ERRORS: dict[int | str, dict[str, Any]] = {**UNAUTHORIZED, **FORBIDDEN, **NOT_FOUND}
+EndpointId = Annotated[int, Path(ge=1, le=2**62, description="The endpoint's id")]
+DeliveryId = Annotated[int, Path(ge=1, le=2**62, description="The delivery's id")]
 
 
 def action_types() -> list[str]:
@@ -255,7 +257,7 @@ def create_endpoint(
 @router.get("/{endpoint}", summary="One webhook endpoint (supervisor)",
             response_model=EndpointOut, responses=ERRORS)  # fmt: skip
 def get_endpoint(
-    store: str, endpoint: int, request: Request, p: Principal = Depends(staff("supervisor"))
+    store: str, endpoint: EndpointId, request: Request, p: Principal = Depends(staff("supervisor"))
 ) -> Any:
     """The endpoint and its queue counts."""
     with _sessions(request)() as s:
@@ -267,7 +269,7 @@ def get_endpoint(
               response_model=EndpointOut, responses=ERRORS)  # fmt: skip
 def patch_endpoint(
     store: str,
-    endpoint: int,
+    endpoint: EndpointId,
     body: EndpointPatch,
     request: Request,
     p: Principal = Depends(staff("admin")),
@@ -289,7 +291,7 @@ def patch_endpoint(
 @router.delete("/{endpoint}", summary="Remove a webhook endpoint (admin)", status_code=204,
                responses=ERRORS)  # fmt: skip
 def delete_endpoint(
-    store: str, endpoint: int, request: Request, p: Principal = Depends(staff("admin"))
+    store: str, endpoint: EndpointId, request: Request, p: Principal = Depends(staff("admin"))
 ) -> Response:
     """The endpoint, its queued deliveries and its log."""
     with _sessions(request).begin() as s:
@@ -304,12 +306,12 @@ def delete_endpoint(
             response_model=DeliveryPage, responses=ERRORS)  # fmt: skip
 def list_deliveries(
     store: str,
-    endpoint: int,
+    endpoint: EndpointId,
     request: Request,
     state: Literal["pending", "delivering", "delivered", "dead"] | None = Query(
         None, description="Only this state; `dead` is the dead-letter list"
     ),
-    before: int | None = Query(None, ge=1, lt=2**62, description="`next_before` of the last page"),
+    before: int | None = Query(None, ge=1, le=2**62, description="`next_before` of the last page"),
     limit: int = Query(50, ge=1, le=500),
     p: Principal = Depends(staff("supervisor")),
 ) -> Any:
@@ -333,10 +335,10 @@ def list_deliveries(
             response_model=AttemptPage, responses=ERRORS)  # fmt: skip
 def list_attempts(
     store: str,
-    endpoint: int,
+    endpoint: EndpointId,
     request: Request,
     ok: bool | None = Query(None, description="Only successful (true) or failed (false)"),
-    before: int | None = Query(None, ge=1, lt=2**62, description="`next_before` of the last page"),
+    before: int | None = Query(None, ge=1, le=2**62, description="`next_before` of the last page"),
     limit: int = Query(50, ge=1, le=500),
     p: Principal = Depends(staff("supervisor")),
 ) -> Any:
@@ -361,8 +363,8 @@ def list_attempts(
              response_model=Redelivered, responses=ERRORS)  # fmt: skip
 def redeliver_one(
     store: str,
-    endpoint: int,
-    delivery_id: int,
+    endpoint: EndpointId,
+    delivery_id: DeliveryId,
     request: Request,
     p: Principal = Depends(staff("supervisor")),
 ) -> Any:
@@ -381,7 +383,7 @@ def redeliver_one(
              summary="Queue the whole dead-letter list again (supervisor)",
              response_model=Redelivered, responses=ERRORS)  # fmt: skip
 def redeliver_dead(
-    store: str, endpoint: int, request: Request, p: Principal = Depends(staff("supervisor"))
+    store: str, endpoint: EndpointId, request: Request, p: Principal = Depends(staff("supervisor"))
 ) -> Any:
     """Every dead delivery of the endpoint (at most 10 000 per call)."""
     d = WebhookDelivery

@@ -126,6 +126,15 @@ TABLE: dict[tuple[str, str], str] = {
     ("GET", f"{ST}/invitations"): ADMIN,
     ("DELETE", f"{ST}/invitations/{{invitation}}"): ADMIN,
     ("GET", f"{ST}/audit"): ADMIN,
+    ("GET", f"{ST}/webhooks"): SUPERVISOR,
+    ("POST", f"{ST}/webhooks"): ADMIN,
+    ("GET", f"{ST}/webhooks/{{endpoint}}"): SUPERVISOR,
+    ("PATCH", f"{ST}/webhooks/{{endpoint}}"): ADMIN,
+    ("DELETE", f"{ST}/webhooks/{{endpoint}}"): ADMIN,
+    ("GET", f"{ST}/webhooks/{{endpoint}}/deliveries"): SUPERVISOR,
+    ("GET", f"{ST}/webhooks/{{endpoint}}/attempts"): SUPERVISOR,
+    ("POST", f"{ST}/webhooks/{{endpoint}}/deliveries/{{delivery_id}}/redeliver"): SUPERVISOR,
+    ("POST", f"{ST}/webhooks/{{endpoint}}/redeliver-dead"): SUPERVISOR,
 }
 
 
@@ -137,7 +146,8 @@ WHEN_BUILT: dict[tuple[str, str], str] = {
 S, OTHER = "s1", "s2"
 PARAMS = {"store": S, "conversation": "b1~1", "faq": "f1", "pid": "1", "qid": "1",
           "product": "p1", "buyer_id": "b1", "attachment": "0" * 64, "code": "inv_x",
-          "agent": "u-agent", "invitation": "1"}  # fmt: skip
+          "agent": "u-agent", "invitation": "1", "endpoint": "1",
+          "delivery_id": "1"}  # fmt: skip
 
 
 def _url(path: str, store: str = S) -> str:
