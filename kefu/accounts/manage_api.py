@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from kefu.accounts import manage
-from kefu.accounts.models import Account, Invitation
+from kefu.accounts.models import Account, ApiToken, Invitation
 from kefu.accounts.passwords import (
     COOKIE,
     MAX_FAILURES,
@@ -29,6 +29,7 @@ from kefu.accounts.passwords import (
     SESSION_MS,
     SignInError,
     account_by_login,
+    check_password,
     end_session,
     login_problem,
     normalize_login,
@@ -36,7 +37,7 @@ from kefu.accounts.passwords import (
     set_password,
     sign_in,
 )
-from kefu.accounts.tokens import Principal, revoke
+from kefu.accounts.tokens import Principal, hash_token, revoke
 from kefu.api.deps import FORBIDDEN, NOT_FOUND, UNAUTHORIZED, principal, staff
 from kefu.storage.repo import wall_ms
 
@@ -352,13 +353,65 @@ def logout(request: Request) -> Response:
     return response
 
 
-@router.post("/api/v1/auth/logout-all", summary="Sign out everywhere (every web session)",
-             response_model=RevokedOut, responses={**UNAUTHORIZED, **FORBIDDEN})  # fmt: skip
-def logout_all(request: Request, p: Principal = Depends(principal)) -> Any:
-    """Ends every web session of the caller on every device; API tokens stay (revoke those
-    with the tokens API or `kefu token`)."""
+def own_staff(p: Principal = Depends(principal)) -> Principal:
+    """A dependency: any staff sign-in (token or session) of any store; buyers get 403."""
     if p.is_buyer or p.agent is None:
         raise HTTPException(403, "needs a staff sign-in")
+    return p
+
+
+class PasswordChangeIn(BaseModel):
+    """The current password and the new one."""
+
+    current: str = Field(min_length=1, max_length=MAX_PASSWORD)
+    new: str = Field(min_length=1, max_length=MAX_PASSWORD)
+
+
+@router.post("/api/v1/auth/password", summary="Change my own password",
+             response_model=RevokedOut, responses={**UNAUTHORIZED, **FORBIDDEN, **CONFLICT,
+                                                   **INVALID})  # fmt: skip
+def change_password(
+    body: PasswordChangeIn, request: Request, p: Principal = Depends(own_staff)
+) -> Any:
+    """Checks the current password, sets the new one and ends the account's other web
+    sessions (this one stays); `revoked` says how many. 403 when the current one is wrong."""
+    assert p.agent is not None
+    now = wall_ms()
+    this = request.cookies.get(COOKIE, "")
+    with _svc(request).sessions.begin() as s:
+        account = s.scalars(
+            select(Account).where(Account.store == p.store, Account.agent == p.agent)
+        ).first()
+        if account is None:
+            raise HTTPException(409, "agent: this sign-in has no password account")
+        if not check_password(account, body.current):
+            raise HTTPException(403, "current: wrong password")
+        _check("new", password_problem(body.new, account.login))
+        set_password(account, body.new, now)
+        keep = hash_token(this) if this else ""  # the session that asked stays
+        others = s.scalars(
+            select(ApiToken).where(
+                ApiToken.store == p.store,
+                ApiToken.agent == p.agent,
+                ApiToken.kind == "session",
+                ApiToken.revoked_ms.is_(None),
+                ApiToken.token_hash != keep,
+            )
+        ).all()
+        for row in others:
+            row.revoked_ms = now
+        n = len(others)
+        manage.audit(s, p.store, p.agent, p.agent, "password.change", None,
+                     {"sessions_ended": n}, now)  # fmt: skip
+    return RevokedOut(revoked=n)
+
+
+@router.post("/api/v1/auth/logout-all", summary="Sign out everywhere (every web session)",
+             response_model=RevokedOut, responses={**UNAUTHORIZED, **FORBIDDEN})  # fmt: skip
+def logout_all(request: Request, p: Principal = Depends(own_staff)) -> Any:
+    """Ends every web session of the caller on every device; API tokens stay (revoke those
+    with the tokens API or `kefu token`)."""
+    assert p.agent is not None
     with _svc(request).sessions.begin() as s:
         n = revoke(s, p.store, p.agent, kind="session")
         manage.audit(s, p.store, p.agent, p.agent, "sessions.revoke", None, {"revoked": n})

@@ -162,6 +162,11 @@ def sign_in(session: Session, login: str, password: str, now: int | None = None)
     return SignedIn(token, account.store, account.agent, account.role, now + SESSION_MS)
 
 
+def check_password(account: Account, password: str) -> bool:
+    """True when `password` is the account's (for a change of one's own password)."""
+    return bool(account.password_hash) and _verify(account.password_hash, password)
+
+
 def _verify(hashed: str, password: str) -> bool:
     try:
         return _hasher.verify(hashed, password)

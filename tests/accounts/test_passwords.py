@@ -198,3 +198,28 @@ def test_a_cookie_session_has_exactly_the_accounts_role_and_store(live: Live) ->
 def test_a_login_postgresql_cannot_store_is_just_unknown(live: Live) -> None:
     r = web_sign_in(live, "a\x00b@c.cn", "whatever1")
     assert r.status_code == 401 and r.json()["detail"] == "wrong e-mail/phone or password"
+
+
+def test_change_own_password_keeps_this_session_and_ends_the_others(live: Live) -> None:
+    make_admin(live)
+    web_sign_in(live)
+    other = live.client.cookies.get("kefu_session")
+    live.client.cookies.clear()
+    web_sign_in(live)
+    url = "/api/v1/auth/password"
+    r = live.client.post(url, json={"current": "nope nope", "new": "new-password-1"}, headers=WRITE)
+    assert r.status_code == 403 and r.json()["detail"] == "current: wrong password"
+    r = live.client.post(url, json={"current": ADMIN_PASSWORD, "new": "short"}, headers=WRITE)
+    assert r.status_code == 422 and r.json()["detail"] == "new: must be at least 8 characters"
+    r = live.client.post(url, json={"current": ADMIN_PASSWORD, "new": "new-password-1"},
+                         headers=WRITE)  # fmt: skip
+    assert r.status_code == 200 and r.json() == {"revoked": 1}
+    assert live.client.get("/api/v1/me").status_code == 200  # this device stays signed in
+    this = live.client.cookies.get("kefu_session")
+    live.client.cookies.clear()
+    live.client.cookies.set("kefu_session", other)
+    assert live.client.get("/api/v1/me").status_code == 401  # the other one is out
+    live.client.cookies.clear()
+    assert web_sign_in(live).status_code == 401
+    assert web_sign_in(live, password="new-password-1").status_code == 200
+    assert this

@@ -23,6 +23,11 @@ AGENT_LOGIN = "xia@acct.example"
 AGENT_PW = "xia-password-1"
 
 
+def _scan(testid: str) -> str:
+    """test_i18n's text scan, limited to one page's own element (the nav is not ours)."""
+    return SCAN.replace("document.body", f"document.querySelector('[data-testid={testid}]')")
+
+
 def _sign_in(page: Any, login: str, password: str) -> None:
     page.get_by_test_id("signin-login").fill(login)
     page.get_by_test_id("signin-password").fill(password)
@@ -72,7 +77,7 @@ def test_admin_invites_an_agent_who_signs_in_and_receives_a_chat(kefu: Kefu, new
     agent.goto(url)
     expect(agent.get_by_test_id("invite-summary")).to_contain_text("客服")
     expect(agent.get_by_test_id("invite-name")).to_have_value("小夏")
-    assert _problems(agent.evaluate(SCAN), "zh-CN", {STORE, "xia"}) == []
+    assert _problems(agent.evaluate(_scan("invite-page")), "zh-CN", {STORE, "xia"}) == []
     agent.get_by_test_id("invite-login").fill(AGENT_LOGIN)
     agent.get_by_test_id("invite-password").fill("short")
     agent.get_by_test_id("invite-confirm").fill("short")
@@ -126,12 +131,26 @@ def test_admin_invites_an_agent_who_signs_in_and_receives_a_chat(kefu: Kefu, new
     )
     assert actions == ["agent.update", "invitation.accept", "invitation.create", "agent.create"]
     shot(admin, "accounts-04-agents-page")
-    words = _problems(admin.evaluate(SCAN), "zh-CN", {STORE, "xia", "admin"})
+    words = _problems(admin.evaluate(_scan("agents-page")), "zh-CN", {STORE, "xia", "admin"})
     assert words == [], words  # the Chinese page has no English word (ids and logins aside)
     # the groups reached the engine as an event: the agents list the workbench reads has them
     token = kefu.staff(STORE, "ops", "supervisor")
     rows = kefu.api("GET", f"/api/v1/stores/{STORE}/agents", token).json()["items"]
     assert {r["agent"]: r["groups"] for r in rows}["xia"] == ["售前", "售后"]
+
+    # -- the agent changes the temporary-ish password from the top bar
+    agent.get_by_test_id("change-password").click()
+    agent.get_by_test_id("pw-current").fill("wrong-password")
+    agent.get_by_test_id("pw-new").fill("xia-password-2")
+    agent.get_by_test_id("pw-again").fill("xia-password-2")
+    agent.get_by_test_id("pw-save").click()
+    expect(agent.get_by_test_id("pw-error")).to_have_text("当前密码不正确")
+    agent.get_by_test_id("pw-current").fill(AGENT_PW)
+    agent.get_by_test_id("pw-save").click()
+    expect(agent.get_by_test_id("password-dialog")).to_be_hidden()
+    ok = httpx.post(f"{kefu.url}/api/v1/auth/login", timeout=30,
+                    json={"login": AGENT_LOGIN, "password": "xia-password-2"})  # fmt: skip
+    assert ok.status_code == 200
 
     # -- sign out everywhere ends the agent's session
     agent.get_by_test_id("logout-all").click()
