@@ -21,6 +21,7 @@ export const router = createRouter({
     },
     { path: '/settings', name: 'settings', component: () => import('./views/SettingsView.vue'), meta: { supervisor: true } },
     { path: '/products', name: 'products', component: () => import('./views/ProductsView.vue'), meta: { supervisor: true } },
+    { path: '/webhooks', name: 'webhooks', component: () => import('./views/WebhooksView.vue'), meta: { supervisor: true } },
     { path: '/:rest(.*)*', redirect: '/' },
   ],
 })
