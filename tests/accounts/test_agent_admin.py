@@ -204,3 +204,20 @@ def test_agents_need_supervisor_changes_need_admin(live: Live) -> None:
     r = live.client.patch(f"{A}/x", json={"capacity": 3}, headers=sup)
     assert r.status_code == 403
     assert live.client.get(f"/api/v1/stores/{S}/audit", headers=sup).status_code == 403
+
+
+def test_changes_are_events_in_the_stores_log(live: Live) -> None:
+    import json
+
+    from kefu.storage.models import Event
+
+    create(live)
+    live.client.patch(f"{A}/a1", json={"groups": ["售后"], "capacity": 3}, headers=WRITE)
+    live.client.patch(f"{A}/a1", json={"enabled": False}, headers=WRITE)
+    with live.service.sessions() as s:
+        rows = s.execute(select(Event.type, Event.payload).where(Event.store == S)
+                         .order_by(Event.seq)).all()  # fmt: skip
+    logged = [(t, json.loads(p)) for t, p in rows]
+    assert [t for t, _ in logged] == ["agent", "agent", "agent.status"]
+    assert (logged[1][1]["groups"], logged[1][1]["capacity"]) == (["售后"], 3)
+    assert logged[2][1]["status"] == "offline" and logged[2][1]["agent"] == "a1"
