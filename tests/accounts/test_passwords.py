@@ -223,3 +223,17 @@ def test_change_own_password_keeps_this_session_and_ends_the_others(live: Live) 
     assert web_sign_in(live).status_code == 401
     assert web_sign_in(live, password="new-password-1").status_code == 200
     assert this
+
+
+def test_cli_reset_password_unlocks_a_locked_admin(live: Live, db_url: str) -> None:
+    make_admin(live)
+    for _ in range(MAX_FAILURES):
+        web_sign_in(live, password="wrong password")
+    assert web_sign_in(live).status_code == 423
+    env = {"KEFU_NEW_PASSWORD": "fresh-pass-1"}
+    args = ["account", "reset-password", "--db", db_url, "--login"]
+    r = CliRunner().invoke(cli_app, [*args, ADMIN_LOGIN], env=env)
+    assert r.exit_code == 0, r.output
+    assert web_sign_in(live, password="fresh-pass-1").status_code == 200
+    bad = CliRunner().invoke(cli_app, [*args, "no@one.cn"], env=env)
+    assert bad.exit_code == 2 and "login: no account signs in with no@one.cn" in bad.output
