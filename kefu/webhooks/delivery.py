@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from kefu.storage import models, repo
@@ -56,17 +56,20 @@ class Config:
     backoff_cap_ms: int = 3_600_000
     lease_ms: int = 60_000
     concurrency: int = 8
+    retention_days: float = 30.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Config:
         """Defaults overridden by `KEFU_WEBHOOK_POLL_S`, `…_TIMEOUT_S`, `…_MAX_ATTEMPTS`,
-        `…_BACKOFF_BASE_MS`, `…_BACKOFF_CAP_MS`, `…_LEASE_MS`, `…_BATCH`, `…_CONCURRENCY`."""
+        `…_BACKOFF_BASE_MS`, `…_BACKOFF_CAP_MS`, `…_LEASE_MS`, `…_BATCH`, `…_CONCURRENCY`,
+        `…_RETENTION_DAYS`."""
         e = os.environ if env is None else env
         kw: dict[str, Any] = {}
         for name, kind in (("poll_s", float), ("batch", int), ("fill_batch", int),
                            ("timeout_s", float), ("max_attempts", int),
                            ("backoff_base_ms", int), ("backoff_cap_ms", int),
-                           ("lease_ms", int), ("concurrency", int)):  # fmt: skip
+                           ("lease_ms", int), ("concurrency", int),
+                           ("retention_days", float)):  # fmt: skip
             raw = e.get(f"KEFU_WEBHOOK_{name.upper()}")
             if raw:
                 kw[name] = kind(raw)
@@ -417,6 +420,21 @@ def redeliver(s: Session, store: str, ids: Sequence[int], now_ms: int | None = N
         .execution_options(synchronize_session=False)
     )
     return int(res.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def prune(sessions: sessionmaker[Session], older_than_ms: int) -> int:
+    """Drop the log's attempts and the delivered rows older than `older_than_ms`; dead ones
+    stay until redelivered or their endpoint is deleted. How many rows went."""
+    d, t = WebhookDelivery, WebhookAttempt
+    with sessions.begin() as s:
+        n = s.execute(delete(t).where(t.started_ms < older_than_ms)).rowcount or 0  # type: ignore[attr-defined]
+        n += (
+            s.execute(  # type: ignore[attr-defined]
+                delete(d).where(d.state == "delivered", d.delivered_ms < older_than_ms)
+            ).rowcount
+            or 0
+        )
+    return int(n)
 
 
 def monotonic_ms() -> int:

@@ -39,6 +39,7 @@ class Worker:
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self.sent = 0
         self.filled = 0
+        self.pruned_ms = 0  # wall time of the last prune (once an hour per process)
 
     async def send(self, client: httpx.AsyncClient, c: Claimed) -> Outcome:
         """One POST; any answer or failure becomes an Outcome (never raises)."""
@@ -61,6 +62,11 @@ class Worker:
 
     async def round(self, client: httpx.AsyncClient) -> int:
         """Fill once and deliver one batch; how many deliveries were attempted."""
+        now = wall_ms()
+        if now - self.pruned_ms >= 3_600_000:
+            self.pruned_ms = now
+            horizon = now - int(self.cfg.retention_days * 86_400_000)
+            await asyncio.to_thread(delivery.prune, self.sessions, horizon)
         self.filled = await asyncio.to_thread(delivery.fill, self.sessions, self.cfg.fill_batch)
         claimed = await asyncio.to_thread(delivery.claim, self.sessions, self.owner, self.cfg)
         if not claimed:

@@ -198,3 +198,26 @@ def test_an_endpoint_gets_the_actions_made_from_its_creation_on(db_url: str) -> 
     assert queued == {k for k, v in outbox(svc).items() if v["buyer"] == "b2"}  # ... b2's sent
     assert len(queued) == 4
     svc.close()
+
+
+def test_prune_drops_old_log_and_delivered_rows_but_keeps_dead_letters(db_url: str) -> None:
+    svc = service(db_url)
+    svc.ingest(buyer_events("b1", T0))
+    doomed = min(outbox(svc))  # one action's deliveries always fail
+    rx = Receiver(SECRET, plan=lambda key, nth: "500" if key == doomed else "ok")
+    with running(rx):
+        add_endpoint(svc, rx.url)  # created_ms 0: takes the actions already made
+
+        def ended() -> bool:
+            return {d.state for d in deliveries(svc)} <= {"delivered", "dead"}
+
+        assert drain(Worker(svc.sessions, FAST), ended)
+    states = Counter(d.state for d in deliveries(svc))
+    assert states == Counter({"dead": 1, "delivered": 3})
+    n_attempts = len(attempts(svc))
+    assert n_attempts == FAST.max_attempts + 3
+    assert delivery.prune(svc.sessions, 0) == 0  # nothing that old
+    gone = delivery.prune(svc.sessions, delivery.repo.wall_ms() + 1)
+    assert gone == n_attempts + 3
+    assert attempts(svc) == [] and [d.action_key for d in deliveries(svc)] == [doomed]
+    svc.close()
