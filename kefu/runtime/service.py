@@ -22,7 +22,8 @@ import hashlib
 import pickle
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,7 @@ from kefu.engine.events import Event
 from kefu.engine.readers import Rejected, explain
 from kefu.engine.settings import Config
 from kefu.engine.state import StoreState
+from kefu.runtime.registry import default_capabilities
 from kefu.storage import models, repo
 from kefu.storage.projection import project, project_actions
 
@@ -82,9 +84,11 @@ class EngineService:
         self._snapshot_at: dict[str, int] = {}
         self.config = config or Config()
         self.clock: Clock = clock or WallClock()
-        self.engine = Engine(self.config, capabilities, self.clock)
+        self._capabilities = (
+            list(capabilities) if capabilities is not None else default_capabilities()
+        )
+        self.engine = Engine(self.config, self._capabilities, self.clock)
         self.engine.timer_changes = {}
-        self._capabilities = capabilities
         self.sessions = sessionmaker(db, expire_on_commit=False)
         self.lock = threading.RLock()
         self._last_seq: dict[str, int] = {}
@@ -93,9 +97,25 @@ class EngineService:
         self.start()
 
     @property
-    def capabilities(self) -> Sequence[Capability] | None:
+    def capabilities(self) -> Sequence[Capability]:
         """The capabilities the engine was made with (followers replaying the log need them)."""
         return self._capabilities
+
+    # -- reading live state ------------------------------------------------------------------
+    @contextmanager
+    def state_of(self, store: str) -> Iterator[StoreState | None]:
+        """The live state of `store` (None: never seen), held under the writer's lock.
+
+        The only way routes and workers read engine state: a read never sees a batch half
+        applied, and nothing outside the runtime reaches into `engine.states`.
+        """
+        with self.lock:
+            yield self.engine.states.get(store)
+
+    def stores(self) -> list[str]:
+        """The stores this process holds state for, sorted."""
+        with self.lock:
+            return sorted(self.engine.states)
 
     # -- start-up ---------------------------------------------------------------------------
     def start(self) -> None:

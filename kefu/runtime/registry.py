@@ -1,8 +1,14 @@
-"""Which capabilities the engine runs, in dispatch order (core grouping always first)."""
+"""Which capabilities the engine runs, in dispatch order (core grouping always first).
+
+The engine takes its capabilities as an argument and imports none of them: this module, in
+the runtime layer, is where they are composed.
+"""
 
 from __future__ import annotations
 
-from kefu.engine.core import Capability
+from kefu.engine.clock import Clock
+from kefu.engine.core import Capability, Engine
+from kefu.engine.settings import Config
 
 
 def default_capabilities() -> list[Capability]:
@@ -23,3 +29,8 @@ def default_capabilities() -> list[Capability]:
         reviews.CAPABILITY,
         urge.CAPABILITY,
     ]
+
+
+def default_engine(config: Config | None = None, clock: Clock | None = None) -> Engine:
+    """An engine running every default capability (replays, back-tests, tests)."""
+    return Engine(config, default_capabilities(), clock)

@@ -22,6 +22,7 @@ from kefu.engine.output import action_line
 from kefu.engine.readers import ReadStats, read_events, write_rejected
 from kefu.engine.settings import Config
 from kefu.insight.facts import FactsBuilder
+from kefu.runtime.registry import default_engine
 
 Progress = Callable[[int, int], None]
 
@@ -132,7 +133,7 @@ def replay(
     out.mkdir(parents=True, exist_ok=True)
     stats = ReadStats()
     events = load_sorted(source, stats, encoding)
-    engine = Engine(config)
+    engine = default_engine(config)
     facts = FactsBuilder(config)
     actions = run(events, engine, facts, on_progress, len(events))
     with (out / "actions.jsonl").open("wb") as fh:
@@ -154,3 +155,17 @@ def replay(
         seconds=time.perf_counter() - started,
         read=stats,
     )
+
+
+def replay_rows(events: Iterable[Event], config: Config | None = None) -> dict[str, Any]:
+    """Roll-up fact tables of decoded events run through a fresh engine in the given order
+    with no timer fired after the last event: what the roll-ups hold after a live service
+    that never ticked took in the same events (tests and benchmarks compare against it)."""
+    from kefu.insight.rollup import StreamFacts, rows_to_tables
+
+    cfg = config or Config()
+    engine = default_engine(cfg)
+    facts = StreamFacts(cfg)
+    for event in events:
+        record(facts, engine, event, engine.feed(event))
+    return rows_to_tables(facts.take())
