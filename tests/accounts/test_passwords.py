@@ -237,3 +237,17 @@ def test_cli_reset_password_unlocks_a_locked_admin(live: Live, db_url: str) -> N
     assert web_sign_in(live, password="fresh-pass-1").status_code == 200
     bad = CliRunner().invoke(cli_app, [*args, "no@one.cn"], env=env)
     assert bad.exit_code == 2 and "login: no account signs in with no@one.cn" in bad.output
+
+
+def test_a_hash_with_older_parameters_is_upgraded_at_sign_in(
+    live: Live, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from argon2 import PasswordHasher
+
+    from kefu.accounts import passwords
+
+    make_admin(live)  # hashed with this directory's light parameters (m=1024)
+    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(memory_cost=2048))
+    assert web_sign_in(live).status_code == 200
+    with live.service.sessions() as s:
+        assert "m=2048," in s.scalars(select(Account.password_hash)).one()
