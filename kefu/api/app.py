@@ -17,11 +17,11 @@ from kefu.api import home as home_api
 from kefu.api import settings as settings_api
 from kefu.engine.actions import Action
 from kefu.engine.events import Event
-from kefu.engine.service import EngineService
 from kefu.faq import api as faq_api
 from kefu.guide import api as guide_api
 from kefu.guide import panel_api as guide_panel_api
 from kefu.insight import api as insight_api
+from kefu.runtime.service import EngineService
 from kefu.traffic import api as traffic_api
 from kefu.urge import api as urge_api
 
@@ -36,6 +36,7 @@ def create_app(
     rate_limit: str | None = None,
     rollup_every_s: float = 0.0,
     warm_bot: bool = False,
+    warm_reports: bool = False,
     webhooks: bool = False,
 ) -> FastAPI:
     """The kefu HTTP API bound to one engine service; fires due timers every tick.
@@ -44,7 +45,8 @@ def create_app(
     `redis_url` the hub is bridged to the other `kefu serve` processes. The insight
     roll-ups of stores with new events are refreshed every `rollup_every_s` in the
     background (0, the default: only when a report asks; or run `kefu insight follow`).
-    With `warm_bot` the FAQ bot's dictionaries load in a thread as the server starts.
+    With `warm_bot` the FAQ bot's dictionaries load in a thread as the server starts; with
+    `warm_reports` the insight reports' SQL is compiled there too (kefu.insight.metrics).
     With `webhooks` this process runs a webhook delivery worker (kefu.webhooks.worker).
     """
     import asyncio
@@ -112,6 +114,16 @@ def create_app(
                     log.exception("FAQ bot warm-up failed")
 
             background.add(asyncio.create_task(warm_up()))  # kept until done (RUF006)
+        if warm_reports:
+            from kefu.insight.metrics import warm_sql
+
+            async def warm_insight() -> None:
+                try:
+                    await asyncio.to_thread(warm_sql, (None, ("funnel", "sales")))
+                except Exception:  # the first report then compiles its own
+                    log.exception("report warm-up failed")
+
+            background.add(asyncio.create_task(warm_insight()))
         task = asyncio.create_task(ticker())
         learning = asyncio.create_task(learner())
         hooks = None

@@ -95,13 +95,12 @@ def _live_stream(
 
 def _stand_ins(service: object, responder: object, store: str, stop: threading.Event) -> None:
     """Once a second: the simulated agents' replies to live buyers that are due (sim.responder)."""
-    from kefu.engine.service import EngineService
+    from kefu.runtime.service import EngineService
     from kefu.sim.responder import Responder
 
     assert isinstance(service, EngineService) and isinstance(responder, Responder)
     while not stop.wait(1.0):
-        with service.lock:
-            st = service.engine.states.get(store)
+        with service.state_of(store) as st:
             lines = responder.due(st, int(time.time() * 1000)) if st is not None else []
         if lines:
             service.ingest(lines)
@@ -109,13 +108,12 @@ def _stand_ins(service: object, responder: object, store: str, stop: threading.E
 
 def _staff(service: object) -> tuple[str | None, list[object], list[str]]:
     """The demo store, its agents (most open chats first) and its supervisors."""
-    from kefu.engine.service import EngineService
+    from kefu.runtime.service import EngineService
 
     assert isinstance(service, EngineService)
-    with service.lock:
-        states = service.engine.states
-        store = "s001" if "s001" in states else min(states, default=None)
-        st = states.get(store) if store is not None else None
+    stores = service.stores()
+    store = "s001" if "s001" in stores else min(stores, default=None)
+    with service.state_of(store or "") as st:
         staff = [a for a in st.agents.values() if a.role != "assistant"] if st else []
         agents = sorted(
             (a for a in staff if a.role == "agent"),
@@ -156,7 +154,7 @@ def demo_command(
     import uvicorn
 
     from kefu.api.app import create_app
-    from kefu.engine.service import EngineService
+    from kefu.runtime.service import EngineService
     from kefu.sim.responder import Responder, simulated_team
     from kefu.storage.db import make_engine, upgrade
 
@@ -166,7 +164,7 @@ def demo_command(
     upgrade(engine)
     service = EngineService(engine, parse_config(DEMO_SETTINGS))
     rest: Iterator[bytes] = iter(())
-    if not service.engine.states:
+    if not service.stores():
         rest = _ingest_history(service, days, buyers, seed)
     stop = threading.Event()
     # Today's backlog first (a few seconds), so the printed agent is chosen from today's load.
@@ -185,7 +183,7 @@ def demo_command(
         target=_live_stream, args=(service, rest, stop, keep), daemon=True, name="demo-stream"
     )
     stream.start()
-    app = create_app(service)
+    app = create_app(service, warm_bot=True, warm_reports=True)
     err.print(f"[bold green]kefu demo[/] → open http://{host}:{port}/  (API docs: /docs)")
     for label, url in _demo_links(service, host, port):
         err.print(f"  {label}: {url}", soft_wrap=True, highlight=False)  # one line: copyable
@@ -219,7 +217,7 @@ def _demo_links(service: object, host: str, port: int) -> list[tuple[str, str]]:
     by the demo, so chats reach them), a supervisor (admin role, so settings can be saved) and
     the demo shop with a buyer's widget token."""
     from kefu.accounts.tokens import buyer_token, create_token
-    from kefu.engine.service import EngineService
+    from kefu.runtime.service import EngineService
 
     assert isinstance(service, EngineService)
     store, agents, bosses = _staff(service)

@@ -47,12 +47,19 @@ def serve_command(
         help="Run a webhook delivery worker in this process (default: on unless "
         "KEFU_WEBHOOKS=0); every process may run one, they share the queue.",
     ),
+    warm_reports: bool = typer.Option(
+        False,
+        "--warm-reports/--no-warm-reports",
+        envvar="KEFU_WARM_REPORTS",
+        help="Compile the insight reports' SQL in a thread at start (~3-6 s of CPU), so the "
+        "first supervisor report answers in about a second.",
+    ),
 ) -> None:
     """Run the live server: ingest events, apply the rules, keep timers, serve the API."""
     import uvicorn
 
     from kefu.api.app import create_app
-    from kefu.engine.service import EngineService
+    from kefu.runtime.service import EngineService
     from kefu.storage.db import database_url, make_engine, upgrade
     from kefu.webhooks.worker import enabled_by_env
 
@@ -63,7 +70,8 @@ def serve_command(
     service = EngineService(engine, cfg)
     err.print(f"kefu serving on http://{host}:{port} (API docs: /docs) — database {engine.url!r}")
     app = create_app(service, tick, redis, rate_limit=rate_limit, rollup_every_s=rollup_every,
-                     warm_bot=True, webhooks=webhooks and enabled_by_env())  # fmt: skip
+                     warm_bot=True, warm_reports=warm_reports,
+                     webhooks=webhooks and enabled_by_env())  # fmt: skip
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
