@@ -112,6 +112,10 @@ def _pages(url: str, tokens: dict[str, str]) -> list[tuple[str, str]]:
     admin, agent, buyer = tokens["admin"], tokens["agent"], tokens["buyer"]
     pages = [("login", f"{url}/app/login"), ("workbench", f"{url}/app/workbench?token={agent}"),
              ("settings", f"{url}/app/settings?token={admin}"),
+             ("agents", f"{url}/app/agents?token={admin}"),
+             ("products", f"{url}/app/products?token={admin}"),
+             ("webhooks", f"{url}/app/webhooks?token={admin}"),
+             ("invite", f"{url}/app/invite"),
              ("shop", f"{url}/app/shop.html?token={buyer}")]  # fmt: skip
     pages += [(f"sv-{t}", f"{url}/app/supervisor/{t}?token={admin}") for t in SUPERVISOR_TABS]
     return pages
