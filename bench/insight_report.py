@@ -51,15 +51,17 @@ def base_rows(folder: Path, messages: int, out: Any) -> None:
     import msgspec
     import pyarrow.parquet as pq
 
-    from kefu.engine.core import Engine
     from kefu.engine.readers import decode_line
     from kefu.engine.settings import parse_config
-    from kefu.insight.rollup import ROW_SCHEMAS, Follower, StreamFacts, rows_table
+    from kefu.insight.rollup import ROW_SCHEMAS, StreamFacts, rows_table
+    from kefu.runtime.registry import default_engine
+    from kefu.runtime.replay import record
     from kefu.sim import generate
 
     buyers = max(500, int(messages / (MSG_PER_BUYER_DAY * DAYS * STORES)))
     cfg = parse_config(LOG_SETTINGS)
-    followers: dict[str, Follower] = {}
+    engine = default_engine(cfg)
+    facts = StreamFacts(cfg)
     skip = (b'"type":"impression"', b'"type":"search"')
     t0 = time.perf_counter()
     n = kept = 0
@@ -72,17 +74,11 @@ def base_rows(folder: Path, messages: int, out: Any) -> None:
         except msgspec.DecodeError:
             continue
         kept += 1
-        f = followers.get(event.store)
-        if f is None:
-            f = followers[event.store] = Follower(event.store, Engine(cfg), StreamFacts(cfg))
-        f.feed(event)
+        record(facts, engine, event, engine.feed(event))
         if kept % 1_000_000 == 0:
             print(f"  {n:,} events simulated, {kept:,} replayed, {time.perf_counter() - t0:.0f} s",
                   flush=True)  # fmt: skip
-    rows: dict[str, list[Any]] = {name: [] for name in ROW_SCHEMAS}
-    for f in followers.values():
-        for name, r in f.facts.take().items():
-            rows[name].extend(r)
+    rows: dict[str, list[Any]] = facts.take()
     folder.mkdir(parents=True, exist_ok=True)
     for name, schema in ROW_SCHEMAS.items():
         pq.write_table(rows_table(rows[name], schema), folder / f"{name}.parquet")
