@@ -48,14 +48,14 @@ class Config:
     """Tunables of the delivery worker (environment `KEFU_WEBHOOK_*`, see docs/webhooks.md)."""
 
     poll_s: float = 1.0
-    batch: int = 50
+    batch: int = 32
     fill_batch: int = 2000
     timeout_s: float = 10.0
     max_attempts: int = 8
     backoff_base_ms: int = 2_000
     backoff_cap_ms: int = 3_600_000
     lease_ms: int = 60_000
-    concurrency: int = 8
+    concurrency: int = 16
     retention_days: float = 30.0
 
     @classmethod
@@ -77,8 +77,10 @@ class Config:
 
     @property
     def lease(self) -> int:
-        """Lease of a claim: long enough for a whole batch of time-outs, never shorter."""
-        return max(self.lease_ms, int(self.timeout_s * 1000) * 3)
+        """Lease of a claim: at least twice what a batch of time-outs can take (the batch is
+        sent `concurrency` at a time and recorded when the last answer is in)."""
+        waves = -(-self.batch // max(self.concurrency, 1))
+        return max(self.lease_ms, (waves + 1) * int(self.timeout_s * 1000) * 2)
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -368,41 +370,56 @@ def finish(
     now_ms: int | None = None,
     rand: Callable[[], float] = random.random,
 ) -> str:
-    """Log the attempt and move the delivery on; the state it is left in.
+    """`finish_many` of one delivery; the state it is left in."""
+    return finish_many(sessions, [(c, out)], cfg, now_ms, rand)[0]
 
-    Only the holder of the lease moves the row: a worker whose lease expired (and was taken
-    over) still logs its attempt but leaves the row to the new holder.
+
+def finish_many(
+    sessions: sessionmaker[Session],
+    results: Sequence[tuple[Claimed, Outcome]],
+    cfg: Config,
+    now_ms: int | None = None,
+    rand: Callable[[], float] = random.random,
+) -> list[str]:
+    """Log the attempts and move each delivery on, in one transaction; the states.
+
+    One transaction per batch, not per delivery: on SQLite concurrent writers would queue on
+    the database lock. Only the holder of the lease moves a row: a worker whose lease expired
+    (and was taken over) still logs its attempt but leaves the row to the new holder.
     """
     now = repo.wall_ms() if now_ms is None else now_ms
     d = WebhookDelivery
-    if out.ok:
-        state, values = "delivered", {"delivered_ms": now}
-    elif c.attempt >= cfg.max_attempts:
-        state, values = "dead", {}
-    else:
-        delay = backoff_ms(c.attempt, cfg.backoff_base_ms, cfg.backoff_cap_ms, rand)
-        state, values = "pending", {"next_attempt_ms": now + delay}
-    error = out.error[:2000] if out.error else None
+    states: list[str] = []
     with sessions.begin() as s:
-        s.add(WebhookAttempt(store=c.store, endpoint=c.endpoint, delivery=c.id,
-                             action_key=c.key, action_type=c.type, attempt=c.attempt,
-                             started_ms=out.started_ms, latency_ms=out.latency_ms,
-                             status_code=out.status, ok=out.ok, error=error,
-                             worker=c.token.rsplit(":", 1)[0]))  # fmt: skip
-        s.execute(
-            update(d)
-            .where(d.id == c.id, d.lease_owner == c.token)
-            .values(
-                state=state,
-                lease_owner=None,
-                lease_until_ms=None,
-                last_status=out.status,
-                last_error=error,
-                **values,
+        for c, out in results:
+            if out.ok:
+                state, values = "delivered", {"delivered_ms": now}
+            elif c.attempt >= cfg.max_attempts:
+                state, values = "dead", {}
+            else:
+                delay = backoff_ms(c.attempt, cfg.backoff_base_ms, cfg.backoff_cap_ms, rand)
+                state, values = "pending", {"next_attempt_ms": now + delay}
+            states.append(state)
+            error = out.error[:2000] if out.error else None
+            s.add(WebhookAttempt(store=c.store, endpoint=c.endpoint, delivery=c.id,
+                                 action_key=c.key, action_type=c.type, attempt=c.attempt,
+                                 started_ms=out.started_ms, latency_ms=out.latency_ms,
+                                 status_code=out.status, ok=out.ok, error=error,
+                                 worker=c.token.rsplit(":", 1)[0]))  # fmt: skip
+            s.execute(
+                update(d)
+                .where(d.id == c.id, d.lease_owner == c.token)
+                .values(
+                    state=state,
+                    lease_owner=None,
+                    lease_until_ms=None,
+                    last_status=out.status,
+                    last_error=error,
+                    **values,
+                )
+                .execution_options(synchronize_session=False)
             )
-            .execution_options(synchronize_session=False)
-        )
-    return state
+    return states
 
 
 def redeliver(s: Session, store: str, ids: Sequence[int], now_ms: int | None = None) -> int:

@@ -73,13 +73,13 @@ class Worker:
             return 0
         gate = asyncio.Semaphore(self.cfg.concurrency)
 
-        async def one(c: Claimed) -> None:
+        async def one(c: Claimed) -> tuple[Claimed, Outcome]:
             async with gate:
-                out = await self.send(client, c)
-            await asyncio.to_thread(delivery.finish, self.sessions, c, out, self.cfg)
-            self.sent += 1
+                return c, await self.send(client, c)
 
-        await asyncio.gather(*(one(c) for c in claimed))
+        results = await asyncio.gather(*(one(c) for c in claimed))
+        await asyncio.to_thread(delivery.finish_many, self.sessions, results, self.cfg)
+        self.sent += len(results)
         return len(claimed)
 
     async def run(self, stop: asyncio.Event) -> None:
