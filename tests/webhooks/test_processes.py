@@ -91,6 +91,15 @@ def _keys(db_engine: Engine) -> set[str]:
         return set(s.scalars(select(models.Action.key).where(models.Action.store == S)))
 
 
+def _all_delivered(db_engine: Engine, n: int) -> Callable[[], bool]:
+    def check() -> bool:
+        with session_factory(db_engine)() as s:
+            states = list(s.scalars(select(WebhookDelivery.state)))
+        return len(states) == n and set(states) == {"delivered"}
+
+    return check
+
+
 def _until(check: Callable[[], bool], timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -124,6 +133,7 @@ def test_delivery_resumes_after_sigkill_of_the_server(
         assert states["delivered"] < 24 and states["delivering"] + states["pending"] > 0
         procs.append(_serve(db_url, tmp_path / "two.log", **env)[0])
         assert _until(lambda: rx.processed() == keys, 60), len(rx.processed())
+        assert _until(_all_delivered(db_engine, 24), 10)  # the last answers are recorded
         with session_factory(db_engine)() as s:
             rows = list(s.scalars(select(WebhookDelivery)))
     assert len(rows) == 24 and {d.state for d in rows} == {"delivered"}
@@ -150,6 +160,7 @@ def test_two_processes_never_deliver_the_same_action(
         keys = _keys(db_engine)
         assert len(keys) == 80
         assert _until(lambda: rx.processed() == keys, 90), len(rx.processed())
+        assert _until(_all_delivered(db_engine, 80), 10)
         time.sleep(0.5)  # nothing more arrives
     assert rx.arrivals() == Counter(dict.fromkeys(keys, 1))  # each action exactly once
     with session_factory(db_engine)() as s:
