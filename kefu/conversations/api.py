@@ -28,8 +28,8 @@ from kefu.accounts.tokens import Principal
 from kefu.api.deps import FORBIDDEN, NOT_FOUND, UNAUTHORIZED, buyer, staff, ws_principal
 from kefu.conversations import service as live
 from kefu.engine.output import action_dict, format_ts
-from kefu.engine.service import EngineService, IngestResult
 from kefu.realtime.hub import Hub, agent_topic, buyer_topic, monitor_topic
+from kefu.runtime.service import EngineService, IngestResult
 from kefu.storage.repo import wall_ms
 
 buyer_router = APIRouter(prefix="/api/v1/buyer", tags=["buyer"])
@@ -270,8 +270,7 @@ def buyer_signal(body: Signal, request: Request, p: Principal = Depends(buyer)) 
 
 def _buyer_signal(svc: EngineService, hub: Hub, p: Principal, data: dict[str, Any]) -> None:
     assert p.buyer is not None
-    with svc.lock:
-        st = svc.engine.states.get(p.store)
+    with svc.state_of(p.store) as st:
         conv = st.open.get(p.buyer) if st else None
         agent = conv.agent if conv is not None and conv.human else None
         conv_id = conv.id if conv is not None else None
@@ -307,8 +306,7 @@ async def set_profile(
     """An `agent` upsert keeping what is not given; a capacity raise may drain the queue."""
     svc = _service(request)
     assert p.agent is not None
-    with svc.lock:
-        st = svc.engine.states.get(store)
+    with svc.state_of(store) as st:
         cur = st.agents.get(p.agent) if st else None
         name = cur.name if cur else ""
         groups = list(cur.groups) if cur else []
@@ -588,8 +586,14 @@ def monitor(store: str, request: Request, p: Principal = Depends(staff("supervis
 
 
 async def _pump(ws: WebSocket, topics: list[str], hello: dict[str, Any], on_client: Any,
-                periodic: Any = None, every: float = 5.0) -> None:  # fmt: skip
-    """Forward hub messages on `topics` to `ws`; hand client frames to `on_client`."""
+                periodic: Any = None, every: float = 5.0,
+                still_signed_in: Any = None) -> None:  # fmt: skip
+    """Forward hub messages on `topics` to `ws`; hand client frames to `on_client`.
+
+    With `still_signed_in`, the caller's sign-in is checked again every `every` seconds: a
+    staff member disabled, signed out everywhere or whose token was revoked is disconnected
+    (4401) instead of receiving the store's chats until the next reconnect.
+    """
     hub: Hub = ws.app.state.hub
     async with hub.subscribe(*topics) as q:
         await ws.send_json(hello)
@@ -617,6 +621,9 @@ async def _pump(ws: WebSocket, topics: list[str], hello: dict[str, Any], on_clie
                         await ws.send_json(msg)
                 else:
                     get.cancel()
+                    if still_signed_in is not None and not await still_signed_in():
+                        await ws.close(code=4401, reason="signed out")
+                        break
                     if periodic is not None and (msg := await periodic(None)) is not None:
                         await ws.send_json(msg)
         except (WebSocketDisconnect, RuntimeError):
@@ -625,6 +632,16 @@ async def _pump(ws: WebSocket, topics: list[str], hello: dict[str, Any], on_clie
             rtask.cancel()
             with contextlib.suppress(BaseException):
                 await rtask
+
+
+def _signed_in(ws: WebSocket, p: Principal) -> Any:
+    """A check that the socket's token still signs in the same staff member and role."""
+
+    async def check() -> bool:
+        now = await asyncio.to_thread(ws_principal, ws)
+        return now is not None and (now.store, now.agent, now.role) == (p.store, p.agent, p.role)
+
+    return check
 
 
 async def _refuse(ws: WebSocket, reason: str) -> None:
@@ -672,7 +689,8 @@ async def ws_agent(ws: WebSocket) -> None:
         _agent_signal(hub, p, conv.buyer, conv.id, signal)
 
     hello = {"type": "hello", "store": p.store, "agent": p.agent, "role": p.role}
-    await _pump(ws, [agent_topic(p.store, p.agent)], hello, on_client)
+    await _pump(ws, [agent_topic(p.store, p.agent)], hello, on_client,
+                still_signed_in=_signed_in(ws, p))  # fmt: skip
 
 
 @ws_router.websocket("/api/v1/ws/monitor")
@@ -699,7 +717,8 @@ async def ws_monitor(ws: WebSocket) -> None:
         return None
 
     hello = {"type": "monitor", **await numbers(None)}
-    await _pump(ws, [monitor_topic(p.store)], hello, on_client, periodic=numbers)
+    await _pump(ws, [monitor_topic(p.store)], hello, on_client, periodic=numbers,
+                still_signed_in=_signed_in(ws, p))  # fmt: skip
 
 
 routers = (buyer_router, staff_router, ws_router)
