@@ -48,6 +48,7 @@ test: setup
 	$(BIN)/ruff check kefu tests bench
 	$(BIN)/ruff format --check kefu tests bench
 	$(BIN)/mypy kefu
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 	if [ -e ../shared/tools/check-contract ]; then $(BIN)/python ../shared/tools/check-contract $(BIN)/kefu; fi
 
@@ -55,6 +56,7 @@ lint: setup
 	$(BIN)/ruff check kefu tests bench
 	$(BIN)/ruff format --check kefu tests bench
 	$(BIN)/mypy kefu
+	$(BIN)/lint-imports
 
 # Benchmarks are long and print figures, not pass/fail: each is its own script (README).
 bench: setup

@@ -43,12 +43,12 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from kefu.engine.core import Engine
 from kefu.engine.events import AnyEvent
 from kefu.engine.settings import parse_config
 from kefu.engine.state import ProductState
 from kefu.guide import rules
 from kefu.guide.recommend import BlendProvider
+from kefu.runtime.registry import default_engine
 
 STORE = "bench"
 DAY = 86_400_000
@@ -212,7 +212,7 @@ def live(
     every len(orders) / len(asked) of them, a served buyer sends a product card. Times the
     guide's `rules.on_message` inside `Engine.feed` (wall and CPU), `feed` of the card as a
     whole, and `feed` of each order (the provider's update, epochs and re-tunes included)."""
-    engine = Engine(parse_config({"bot": {"enabled": False}}))
+    engine = default_engine(parse_config({"bot": {"enabled": False}}))
     st = engine.state(STORE)
     st.products = catalogue
     rules.providers(st)["builtin"] = prov

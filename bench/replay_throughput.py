@@ -18,11 +18,11 @@ from pathlib import Path
 
 import orjson
 
-from kefu.engine.core import Engine
 from kefu.engine.output import action_line
 from kefu.engine.readers import ReadStats, read_events
-from kefu.engine.replay import load_sorted, replay, run
 from kefu.engine.settings import Config
+from kefu.runtime.registry import default_engine
+from kefu.runtime.replay import load_sorted, replay, run
 
 
 def simulate(path: Path, events: int) -> None:
@@ -60,7 +60,7 @@ def main() -> None:
 
     def engine_only() -> None:
         events = load_sorted(path, ReadStats())
-        engine = Engine(Config())
+        engine = default_engine(Config())
         actions = run(events, engine)
         with (work / "actions.jsonl").open("wb") as fh:
             for a in actions:

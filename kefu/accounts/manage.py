@@ -29,8 +29,7 @@ def engine_role(role: str) -> str:
 
 def engine_agents(service: Any, store: str) -> dict[str, dict[str, Any]]:
     """What the engine knows of each agent of a store: name, groups, capacity, status, load."""
-    with service.lock:
-        st = service.engine.states.get(store)
+    with service.state_of(store) as st:
         agents = dict(st.agents) if st is not None else {}
         return {
             a.agent: {

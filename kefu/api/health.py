@@ -26,5 +26,5 @@ def health(request: Request) -> Any:
         "status": "ok",
         "version": __version__,
         "database": service.db.dialect.name,
-        "stores": len(service.engine.states),
+        "stores": len(service.stores()),
     }

@@ -90,8 +90,8 @@ def _invalid(errors: list[dict[str, Any]]) -> JSONResponse:
 
 def _document(service: Any, store: str) -> dict[str, Any]:
     engine = service.engine
-    st = engine.states.get(store)
-    changes = st.settings if st is not None else {}
+    with service.state_of(store) as st:
+        changes = dict(st.settings) if st is not None else {}
     return {
         "store": store,
         "effective": msgspec.to_builtins(engine.settings(store)),
@@ -126,9 +126,10 @@ def change_settings(
     errors = field_errors(values)
     if errors:
         return _invalid(errors)
-    st = service.engine.states.get(store)
+    with service.state_of(store) as st:
+        current = dict(st.settings) if st is not None else {}
     try:
-        service.config.with_changes(store, merge_values(st.settings if st else {}, values))
+        service.config.with_changes(store, merge_values(current, values))
     except SettingsError as e:
         return _invalid([_classify("", str(e))])
     event = {"type": "settings", "ts": service.clock.now(), "store": store,

@@ -29,7 +29,7 @@ from starlette.types import Scope
 from kefu.accounts.tokens import Principal
 from kefu.api.deps import FORBIDDEN, NOT_FOUND, UNAUTHORIZED, buyer, staff
 from kefu.engine.output import format_ts
-from kefu.engine.service import EngineService
+from kefu.runtime.service import EngineService
 
 PREFIX = "/app"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -139,8 +139,7 @@ def _ids(raw: str | None) -> list[str]:
 def _products(
     svc: EngineService, store: str, ids: list[str], q: str, limit: int, on_sale_only: bool
 ) -> list[dict[str, Any]]:
-    with svc.lock:
-        st = svc.engine.states.get(store)
+    with svc.state_of(store) as st:
         catalogue = st.products if st is not None else {}
         if ids:
             found = [catalogue[i] for i in ids if i in catalogue]
@@ -193,8 +192,7 @@ def staff_agents(store: str, request: Request, p: Principal = Depends(staff())) 
 
     svc = _service(request)
     settings = svc.engine.settings(store)
-    with svc.lock:
-        st = svc.engine.states.get(store)
+    with svc.state_of(store) as st:
         agents = list(st.agents.values()) if st is not None else []
         rows = [
             {
@@ -246,8 +244,7 @@ def staff_buyer_orders(
             )
             for oid, ms in s.execute(pq):
                 paid.setdefault(str(oid), int(ms))
-    with svc.lock:
-        st = svc.engine.states.get(store)
+    with svc.state_of(store) as st:
         titles = {pid: pr.title for pid, pr in (st.products.items() if st else [])}
     items = []
     for o in orders:

@@ -29,7 +29,7 @@ from kefu.attachments import images
 from kefu.attachments.storage import Storage, from_env, key_of
 from kefu.conversations import service as live
 from kefu.conversations.api import CONFLICT, _emit, _shown, _writable
-from kefu.engine.service import EngineService
+from kefu.runtime.service import EngineService
 from kefu.storage import models
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024

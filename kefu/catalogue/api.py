@@ -95,8 +95,7 @@ def _same(current: Any, fields: dict[str, Any]) -> bool:
 def import_rows(svc: Any, store: str, parsed: Parsed) -> dict[str, Any]:
     """Log the good rows as `product` events; rows the engine refuses join the rejected."""
     now = svc.clock.now()
-    with svc.lock:
-        st = svc.engine.states.get(store)
+    with svc.state_of(store) as st:
         current = dict(st.products) if st is not None else {}
     todo = [(line, f) for line, f in parsed.rows if not _same(current.get(f["product"]), f)]
     unchanged = len(parsed.rows) - len(todo)
@@ -151,8 +150,7 @@ def list_products(
     """Sorted by id; `total` counts every match (for the pager)."""
     svc = _svc(request)
     needle = q.strip().lower()
-    with svc.lock:
-        st = svc.engine.states.get(store)
+    with svc.state_of(store) as st:
         products = [p for _, p in sorted(st.products.items())] if st is not None else []
     found = [
         p
@@ -166,8 +164,7 @@ def list_products(
 
 
 def _get(svc: Any, store: str, product: str) -> Any:
-    with svc.lock:
-        st = svc.engine.states.get(store)
+    with svc.state_of(store) as st:
         p = st.products.get(product) if st is not None else None
     if p is None:
         raise HTTPException(404, "not found")

@@ -26,7 +26,7 @@ def urge_command(
 ) -> None:
     """Replay EVENTS under each settings file: urges sent, skips by reason, attributed orders."""
     from kefu.engine.readers import ReadStats
-    from kefu.engine.replay import load_sorted
+    from kefu.runtime.replay import load_sorted
     from kefu.urge.backtest import backtest, label, rows
 
     if output_format not in ("table", "csv"):

@@ -8,8 +8,6 @@ roll-ups again from the log. `insight` is a group whose default command is `repo
 
 from __future__ import annotations
 
-import csv
-import io
 import sys
 from datetime import date
 from pathlib import Path
@@ -32,24 +30,13 @@ from kefu.cli.common import (
 from kefu.engine.settings import Config
 from kefu.insight.backends import BACKENDS
 from kefu.insight.build import facts_from_log
+from kefu.insight.export import grouped_rows, render_csv
 from kefu.insight.facts import read_parquet, write_parquet
 from kefu.insight.metrics import AGENT_IDS, TOTAL_IDS, compute
 
 err = common.err
 BY = ("store", "agent", "day")
 FORMATS = ("table", "json", "csv")
-
-
-def _rows(doc: dict[str, Any], by: str) -> tuple[str, list[tuple[str, str, dict[str, Any]]]]:
-    """(key column name, [(store, key, values)]) for the chosen grouping."""
-    rows: list[tuple[str, str, dict[str, Any]]] = []
-    for store, parts in doc["stores"].items():
-        if by == "store":
-            rows.append((store, "", parts["totals"]))
-        else:
-            section = parts["agents" if by == "agent" else "days"]
-            rows.extend((store, key, values) for key, values in section.items())
-    return ("" if by == "store" else by), rows
 
 
 def _fmt(value: Any) -> str:
@@ -60,25 +47,13 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def render_csv(doc: dict[str, Any], by: str, ids: tuple[str, ...]) -> str:
-    """One row per store (or store and agent/day), one column per metric id."""
-    key, rows = _rows(doc, by)
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
-    w.writerow(["store", *([key] if key else []), *ids])
-    for store, k, values in rows:
-        cells = ["" if values.get(i) is None else values.get(i) for i in ids]
-        w.writerow([store, *([k] if key else []), *cells])
-    return out.getvalue()
-
-
 def render_tables(
     doc: dict[str, Any], by: str, ids: tuple[str, ...], width: int = 80
 ) -> tuple[list[Table], list[str]]:
     """Rich tables that fit `width` columns: metric ids as rows, stores (agents, days) as
     columns, split into as many tables as the width needs. Metrics with no value anywhere are
     left out and returned as the second item (json/csv still carry them)."""
-    _, rows = _rows(doc, by)
+    _, rows = grouped_rows(doc, by)
     names = [f"{s} {k}".strip() for s, k, _ in rows]
     shown = [i for i in ids if any(v.get(i) is not None for _, _, v in rows)]
     empty = [i for i in ids if i not in shown]

@@ -48,7 +48,7 @@ def replay_command(
         except LookupError:
             err.print(f"[red]unknown --encoding {encoding}[/red] (e.g. utf-8, gb18030, utf-16)")
             raise typer.Exit(2) from None
-    from kefu.engine.replay import replay
+    from kefu.runtime.replay import replay
 
     with Progress(
         TextColumn("replay"),

@@ -49,15 +49,15 @@ from scipy import stats
 
 from kefu.conversations.routing import REASSIGN_TIMEOUT
 from kefu.engine import actions as act
-from kefu.engine.core import Engine
 from kefu.engine.events import Event
 from kefu.engine.readers import ReadStats
-from kefu.engine.replay import load_sorted, run
 from kefu.engine.settings import Config
 from kefu.insight.backends import connect, register
 from kefu.insight.derived import Derived, day_of, left_join
 from kefu.insight.facts import FactsBuilder
 from kefu.insight.metrics import day_number, settings_table, stores_of
+from kefu.runtime.registry import default_engine
+from kefu.runtime.replay import load_sorted, run
 
 Progress = Callable[[int, int], None]
 
@@ -176,7 +176,7 @@ def facts_from_events(
 ) -> dict[str, pa.Table]:
     """Replay time-ordered `events` with the engine; the report's fact tables."""
     builder = HandoffFacts(config)
-    run(events, Engine(config), builder, on_progress, total)
+    run(events, default_engine(config), builder, on_progress, total)
     return builder.tables()
 
 

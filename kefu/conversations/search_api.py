@@ -13,7 +13,7 @@ from kefu.api.deps import FORBIDDEN, NOT_FOUND, UNAUTHORIZED, staff
 from kefu.conversations import search as finder
 from kefu.conversations.api import Page
 from kefu.conversations.service import agent_names
-from kefu.engine.service import EngineService
+from kefu.runtime.service import EngineService
 
 router = APIRouter(prefix="/api/v1/stores/{store}", tags=["agents"])
 INVALID: dict[int | str, dict[str, Any]] = {

@@ -21,8 +21,8 @@ from sqlalchemy import select
 from kefu.engine import events as ev
 from kefu.engine.actions import Action
 from kefu.engine.output import action_dict, format_ts
-from kefu.engine.service import EngineService
 from kefu.realtime.hub import Hub, agent_topic, buyer_topic, monitor_topic
+from kefu.runtime.service import EngineService
 from kefu.storage import models
 
 THREE_MIN_S = 180.0
@@ -56,8 +56,7 @@ class ConversationView:
 
 def _live(service: EngineService, store: str) -> list[dict[str, Any]]:
     """Open conversations that are with a person or waiting for one (engine state, locked)."""
-    with service.lock:
-        st = service.engine.states.get(store)
+    with service.state_of(store) as st:
         if st is None:
             return []
         out = []
@@ -144,8 +143,7 @@ def monitor(service: EngineService, store: str, now: int) -> dict[str, Any]:
     settings = service.engine.settings(store)
     from kefu.conversations.routing import capacity
 
-    with service.lock:
-        st = service.engine.states.get(store)
+    with service.state_of(store) as st:
         agents = list(st.agents.values()) if st is not None else []
         queues = {g or "default": len(q) for g, q in (st.queues.items() if st else []) if q}
         agent_rows: list[dict[str, Any]] = [
@@ -231,8 +229,7 @@ def transcript(
 
 def agent_names(service: EngineService, store: str) -> dict[str, str]:
     """Display names of the store's staff accounts (id → name; the id when it has none)."""
-    with service.lock:
-        st = service.engine.states.get(store)
+    with service.state_of(store) as st:
         return {a.agent: a.name or a.agent for a in st.agents.values()} if st else {}
 
 
@@ -256,8 +253,7 @@ def buyer_state(service: EngineService, store: str, buyer: str) -> dict[str, Any
     `state`: `agent` (a person serves it), `queued` (with `position`, 1 = next), `bot`, or
     `closed`/`none`. `agent_name` is the serving person's nickname, never an account id.
     """
-    with service.lock:
-        st = service.engine.states.get(store)
+    with service.state_of(store) as st:
         conv = st.conversation_of(buyer) if st is not None else None
         if st is None or conv is None:
             return {"conversation": None, "state": "none", "agent_name": None, "position": None}
@@ -283,8 +279,7 @@ def buyer_state(service: EngineService, store: str, buyer: str) -> dict[str, Any
 
 def buyer_conversation(service: EngineService, store: str, buyer: str) -> str | None:
     """The buyer's open conversation, else their latest one."""
-    with service.lock:
-        st = service.engine.states.get(store)
+    with service.state_of(store) as st:
         if st is not None:
             conv = st.conversation_of(buyer)
             if conv is not None:
@@ -298,8 +293,7 @@ def buyer_conversation(service: EngineService, store: str, buyer: str) -> str | 
 
 def open_conversation_of(service: EngineService, store: str, conversation: str) -> Any:
     """The engine's open conversation with this id (None when closed or unknown)."""
-    with service.lock:
-        st = service.engine.states.get(store)
+    with service.state_of(store) as st:
         if st is None:
             return None
         for c in st.open.values():
@@ -329,8 +323,8 @@ class Fanout:
             touched.add(e.store)
             if not isinstance(e, ev.Message):
                 continue
-            st = engine.states.get(e.store)
-            conv = st.conversation_of(e.buyer) if st else None
+            with self.service.state_of(e.store) as st:  # called under the lock: re-entrant
+                conv = st.conversation_of(e.buyer) if st else None
             tz = engine.settings(e.store).tz
             msg = {"type": "message", "ts": format_ts(e.at, tz), "store": e.store,
                    "buyer": e.buyer, "conversation": conv.id if conv else e.conversation,
@@ -354,8 +348,8 @@ class Fanout:
                 if agent:
                     self.hub.publish(agent_topic(act.store, str(agent)), doc)
             elif kind == "transfer.result" and buyer:
-                st = engine.states.get(act.store)
-                conv = st.open.get(buyer) if st else None
+                with self.service.state_of(act.store) as st:
+                    conv = st.open.get(buyer) if st else None
                 if conv is not None and conv.human and conv.agent:
                     self.hub.publish(agent_topic(act.store, conv.agent), doc)
             self.hub.publish(monitor_topic(act.store), doc)

@@ -95,12 +95,13 @@ class Engine:
         capabilities: Sequence[Capability] | None = None,
         clock: Clock | None = None,
     ) -> None:
-        from kefu.engine.registry import default_capabilities
-
+        if capabilities is None:
+            raise TypeError(
+                "Engine needs its capabilities (the engine knows none itself): "
+                "kefu.runtime.registry.default_engine() makes one with the default set"
+            )
         self.config = config or Config()
-        self.capabilities = list(
-            capabilities if capabilities is not None else default_capabilities()
-        )
+        self.capabilities = list(capabilities)
         self.clock = clock or VirtualClock()
         self.states: dict[str, StoreState] = {}
         self._settings: dict[str, Settings] = {}

@@ -213,8 +213,8 @@ def _decide(request: Request, store: str, pid: str, p: Principal, step: Any) -> 
             raise HTTPException(409, str(e)) from None
         faq_live.save(s, store, [after], now)
     was_live = before.status in ("approved", "edited")
-    st = svc.engine.states.get(store)
-    current = st.faq.get(after.target) if st is not None and after.target else None
+    with svc.state_of(store) as st:
+        current = st.faq.get(after.target) if st is not None and after.target else None
     event = None
     if after.status in ("approved", "edited"):
         event = faq_live.faq_event(store, after, now, current=current)

@@ -30,8 +30,7 @@ def entry_doc(e: Any, enabled: bool = True) -> dict[str, Any]:
 
 def disabled_entries(service: Any, store: str) -> list[dict[str, Any]]:
     """The store's entries whose latest `faq` event disabled them (not removed ones)."""
-    with service.lock:
-        st = service.engine.states.get(store)
+    with service.state_of(store) as st:
         rev = st.faq_rev if st is not None else ""
         live = set(st.faq) if st is not None else set()
     hit = _disabled.get(store)
@@ -56,8 +55,7 @@ def disabled_entries(service: Any, store: str) -> list[dict[str, Any]]:
 
 def all_entries(service: Any, store: str, include_disabled: bool) -> list[dict[str, Any]]:
     """Enabled entries from the engine, with the disabled ones when asked; sorted by id."""
-    with service.lock:
-        st = service.engine.states.get(store)
+    with service.state_of(store) as st:
         items = [entry_doc(st.faq[k]) for k in sorted(st.faq)] if st is not None else []
     if include_disabled:
         items = sorted([*items, *disabled_entries(service, store)], key=lambda d: d["faq"])
@@ -66,8 +64,7 @@ def all_entries(service: Any, store: str, include_disabled: bool) -> list[dict[s
 
 def find(service: Any, store: str, faq: str) -> dict[str, Any] | None:
     """One entry (enabled or disabled), or None."""
-    with service.lock:
-        st = service.engine.states.get(store)
+    with service.state_of(store) as st:
         entry = st.faq.get(faq) if st is not None else None
     if entry is not None:
         return entry_doc(entry)
@@ -84,8 +81,7 @@ def try_question(service: Any, store: str, text: str, product: str | None = None
 
     s = service.engine.settings(store)
     threshold = s.bot.threshold
-    with service.lock:
-        st = service.engine.states.get(store)
+    with service.state_of(store) as st:
         found = bot.answer(st, text, product, threshold) if st is not None else None
         entry = st.faq.get(found.faq) if st is not None and found is not None else None
     if not s.bot.enabled:

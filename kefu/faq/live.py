@@ -75,8 +75,8 @@ def learn_store(service: Any, store: str, now: int, min_support: int = 2) -> dic
     """Mine the store's log and merge into its proposals; decisions already taken stay."""
     with service.sessions() as s:
         chats = group_conversations(repo.logged_events(s, store, LEARNED_EVENTS, page=10_000))
-        st = service.engine.states.get(store)
-        faq = [st.faq[k] for k in sorted(st.faq)] if st is not None else []
+        with service.state_of(store) as st:
+            faq = [st.faq[k] for k in sorted(st.faq)] if st is not None else []
         fresh = learn(chats, min_support=min_support, faq=faq)
         before = {p.id: p for p in proposals(s, store)}
     merged = merge(before.values(), fresh)
@@ -117,7 +117,7 @@ def claim(service: Any, store: str, now: int, every_ms: int) -> bool:
 def relearn_due(service: Any, now: int) -> list[str]:
     """Run every store's learning that is due (`bot.learn_every`); the stores that learnt."""
     ran: list[str] = []
-    for store in sorted(service.engine.states):
+    for store in service.stores():
         b = service.engine.settings(store).bot
         if not b.learn or not claim(service, store, now, b.ms("learn_every")):
             continue
@@ -160,9 +160,12 @@ def assistant(service: Any, store: str) -> Assistant:
     """Suggestions over the store's FAQ and its mined agent replies (not rejected ones)."""
     from kefu.conversations import bot
 
-    st = service.engine.states.get(store)
     threshold = service.engine.settings(store).bot.threshold
-    rev = (st.faq_rev, bot.catalogue_key(st), threshold) if st is not None else ("", 0, threshold)
+    with service.state_of(store) as st:
+        rev = (st.faq_rev, bot.catalogue_key(st), threshold) if st else ("", 0, threshold)
+        entries = list(st.faq.values()) if st is not None else []
+        # the live bot's own index (cached per FAQ revision: built once, under the lock)
+        bot_index = bot.index(st, threshold) if st is not None else None
     with service.sessions() as s:
         key = (*rev, *stamp(s, store))
         hit = _assist.get(store)
@@ -170,15 +173,13 @@ def assistant(service: Any, store: str) -> Assistant:
             return hit[1]
         mined = [p for p in proposals(s, store) if p.status != "rejected"]
     items: list[FaqItem] = [
-        FaqItem(e.faq, e.question, e.answer, variants=tuple(e.variants))
-        for e in (st.faq.values() if st is not None else [])
+        FaqItem(e.faq, e.question, e.answer, variants=tuple(e.variants)) for e in entries
     ]
     items += [
         FaqItem(f"{HISTORY_PREFIX}{p.id}", p.question, p.answer, variants=tuple(p.variants),
                 weight=float(max(1, p.evidence.uses)))
         for p in mined
     ]  # fmt: skip
-    bot_index = bot.index(st, threshold) if st is not None else None
     built = Assistant(FaqIndex.build(items, vote=True, prior=0.3, pool=100), bot_index)
     _assist[store] = (key, built)
     return built

@@ -66,12 +66,14 @@ def read_panel(
     """Items with title, price and stock; empty when no panel was raised. `reason` says why
     the latest inquiry raised none (see `_reason`); null while its panel is shown."""
     conv, panel = _panel(request, store, conversation)
-    st = request.app.state.service.engine.states.get(store)
-    settings = request.app.state.service.engine.settings(store)
+    service = request.app.state.service
+    with service.state_of(store) as st:
+        items = [_item(st, pid) for pid in panel]
+    settings = service.engine.settings(store)
     return {
         "conversation": conversation,
         "inquired": panel[0] if panel else None,
-        "items": [_item(st, pid) for pid in panel],
+        "items": items,
         "copy": settings.guide.copy,
         "reason": _reason(conv, panel, settings),
     }

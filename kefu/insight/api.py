@@ -68,7 +68,7 @@ def insight(
     peers: bool = Query(False, description="Add the tier peers' median and top 10 %."),
 ) -> Any:
     """The store's metrics for the range, grouped by store (totals), agent or day."""
-    from kefu.cli.insight_cmd import render_csv
+    from kefu.insight.export import render_csv
     from kefu.insight.metrics import SCOPE_IDS
     from kefu.insight.tiers import tier_of
 
@@ -89,7 +89,7 @@ def insight(
     )  # fmt: skip
     if peers:
         my_tier = tier_of(service, store)
-        others = [x for x in sorted(service.engine.states) if x != store
+        others = [x for x in service.stores() if x != store
                   and tier_of(service, x) == my_tier]  # fmt: skip
         totals = {store: s["totals"]}
         if others:  # one query over every peer; §1 needs only the funnel and sales parts

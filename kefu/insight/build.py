@@ -15,9 +15,10 @@ import pyarrow as pa
 from kefu.engine.core import Engine
 from kefu.engine.events import Event
 from kefu.engine.readers import ReadStats
-from kefu.engine.replay import load_sorted, run
 from kefu.engine.settings import Config
 from kefu.insight.facts import FactsBuilder
+from kefu.runtime.registry import default_engine
+from kefu.runtime.replay import load_sorted, run
 
 Progress = Callable[[int, int], None]
 
@@ -40,7 +41,7 @@ def facts_from_log(
     stats = ReadStats()
     events = load_sorted(source, stats)
     builder = FactsBuilder(config)
-    feed_facts(events, Engine(config), builder, on_progress, len(events))
+    feed_facts(events, default_engine(config), builder, on_progress, len(events))
     return builder.tables(), stats
 
 
@@ -49,5 +50,5 @@ def facts_from_events(events: Iterable[Event], config: Config | None = None) -> 
     cfg = config or Config()
     ordered = sorted(events, key=lambda e: e.at)
     builder = FactsBuilder(cfg)
-    feed_facts(ordered, Engine(cfg), builder)
+    feed_facts(ordered, default_engine(cfg), builder)
     return builder.tables()

@@ -110,7 +110,7 @@ def pages(
 
 
 def feed(facts: FactsBuilder, steps: list[Step]) -> int:
-    """Record `steps` in `facts` as `kefu.engine.replay.record` would; events recorded."""
+    """Record `steps` in `facts` as `kefu.runtime.replay.record` would; events recorded."""
     n = 0
     for step in steps:
         if step.event is not None:

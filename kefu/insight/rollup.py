@@ -53,9 +53,7 @@ from sqlalchemy import Engine as SAEngine
 from sqlalchemy import Table as SATable
 from sqlalchemy.exc import IntegrityError
 
-from kefu.engine.core import Engine
 from kefu.engine.events import Event
-from kefu.engine.replay import record
 from kefu.engine.settings import Config
 from kefu.insight.decisions import Cursor, feed, read_page
 from kefu.insight.facts import SCHEMAS, FactsBuilder
@@ -823,15 +821,3 @@ class Rollups:
         tables = self.facts(chosen, lo, hi, refresh=refresh)
         return compute(tables, self.config, backend=backend, day_from=day_from, day_to=day_to,
                        stores=chosen, parts=parts)  # fmt: skip
-
-
-def replay_rows(events: Iterable[Event], config: Config | None = None) -> dict[str, pa.Table]:
-    """Fact tables of decoded events run through a fresh engine in the given order with no
-    timer fired after the last event: what the roll-ups hold after a live service that
-    never ticked took in the same events (tests and benchmarks compare against it)."""
-    cfg = config or Config()
-    engine = Engine(cfg)
-    facts = StreamFacts(cfg)
-    for event in events:
-        record(facts, engine, event, engine.feed(event))
-    return rows_to_tables(facts.take())

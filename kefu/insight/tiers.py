@@ -9,7 +9,7 @@ from kefu.conversations.gate import store_tier
 
 def tier_of(service: Any, store: str) -> str:
     """`small` or `large` for a store the live service holds (`small` when unknown)."""
-    st = service.engine.states.get(store)
-    if st is None:
-        return "small"
-    return store_tier(st, service.engine.settings(store))
+    with service.state_of(store) as st:
+        if st is None:
+            return "small"
+        return store_tier(st, service.engine.settings(store))

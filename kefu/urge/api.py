@@ -132,12 +132,12 @@ def preview(request: Request, store: str, product: str) -> Any:
         p = s.get(Product, (store, product))
     if p is None:
         raise HTTPException(404, f"no product {product!r} in store {store!r}")
-    st = service.engine.states.get(store)
     urge_text = None
     praised: list[str] = []
-    if st is not None and product in st.products:
-        urge_text = st.products[product].urge_text
-        praised = points(st, product)
+    with service.state_of(store) as st:
+        if st is not None and product in st.products:
+            urge_text = st.products[product].urge_text
+            praised = points(st, product)
     texts = {
         "item": urge_text,
         "generated": generated_text(p.title, p.attrs, praised),

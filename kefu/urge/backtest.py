@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kefu.engine.actions import UrgeAlert, UrgeSend, UrgeSkip
-from kefu.engine.core import Engine
 from kefu.engine.events import Event
 from kefu.engine.settings import Config
 from kefu.insight.facts import FactsBuilder
 from kefu.insight.metrics import compute
+from kefu.runtime.registry import default_engine
 from kefu.urge.rules import SKIP_REASONS
 
 
@@ -41,12 +41,12 @@ class UrgeOutcome:
 
 def backtest(events: list[Event], configs: list[tuple[str, Config]]) -> list[UrgeOutcome]:
     """Replay time-ordered `events` under each named config."""
-    from kefu.engine.replay import run
+    from kefu.runtime.replay import run
 
     results = []
     for name, cfg in configs:
         facts = FactsBuilder(cfg)
-        actions = run(events, Engine(cfg), facts)
+        actions = run(events, default_engine(cfg), facts)
         out = UrgeOutcome(name)
         for a in actions:
             if isinstance(a, UrgeSend):

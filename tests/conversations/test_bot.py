@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kefu.runtime.registry import default_engine
 from tests.conversations.test_handoff import agent, of, outcomes, run
 from tests.engine.helpers import ev, msg
 
@@ -109,14 +110,13 @@ def test_two_stores_with_different_faq_get_their_own_answers() -> None:
 
 def test_replay_is_deterministic_with_the_retrieval_bot() -> None:
     # The second run answers from the cached index: same actions as the first (built) one.
-    from kefu.engine.core import Engine
     from kefu.engine.settings import parse_config
 
     events = [*FAQ, msg("b1", 1, text="几天发货"), msg("b2", 2, text="能退吗"),
               msg("b3", 3, text="开发票")]  # fmt: skip
     outs = []
     for _ in range(2):
-        eng = Engine(parse_config({}))
+        eng = default_engine(parse_config({}))
         got: list = []
         for e in events:
             got += eng.feed(e)

@@ -9,12 +9,13 @@ import msgspec
 from kefu.engine.core import Engine
 from kefu.engine.events import AnyEvent
 from kefu.engine.settings import parse_config
+from kefu.runtime.registry import default_engine
 from kefu.sim.responder import Responder, simulated_team
 from tests.engine.helpers import ev, msg
 
 
 def _engine(holder: str, buyer: str, team: dict) -> tuple[Engine, int]:
-    engine = Engine(parse_config({"bot": {"enabled": False}}))
+    engine = default_engine(parse_config({"bot": {"enabled": False}}))
     for a in team.values():
         engine.feed(ev("agent", 0, store="s001", **a.event()))
     engine.feed(ev("agent.status", 0, store="s001", agent=holder, status="online"))

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from kefu.conversations.gate import bucket
 from kefu.engine.core import Engine
 from kefu.engine.settings import parse_config
+from kefu.runtime.registry import default_engine
 from tests.engine.helpers import ev, msg
 
 
@@ -24,7 +25,7 @@ def click(buyer: str, minutes: float):
 
 
 def run(events: list, **cfg) -> tuple[Engine, list]:
-    engine = Engine(parse_config(cfg))
+    engine = default_engine(parse_config(cfg))
     out: list = []
     for e in sorted(events, key=lambda e: e.ts):
         out += engine.feed(e)
@@ -188,7 +189,7 @@ def test_logged_bot_messages_offer_the_button_when_the_bot_is_off() -> None:
     )
 )
 def test_never_two_agents_for_one_conversation_and_never_over_capacity(steps: list) -> None:
-    engine = Engine(parse_config({}))
+    engine = default_engine(parse_config({}))
     for e in [*agent("a1", capacity=1), *agent("a2", capacity=2)]:
         engine.feed(e)
     t = 0.0

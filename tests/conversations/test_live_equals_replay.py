@@ -8,9 +8,9 @@ import msgspec
 import pytest
 from sqlalchemy import select
 
-from kefu.engine.core import Engine
 from kefu.engine.events import AnyEvent
-from kefu.engine.replay import run
+from kefu.runtime.registry import default_engine
+from kefu.runtime.replay import run
 from kefu.storage import models
 from tests.accounts.support import Live, live_app
 
@@ -50,7 +50,7 @@ def test_live_api_and_replay_of_its_log_decide_the_same(live: Live) -> None:
         logged = list(s.scalars(select(e.payload).where(e.store == S).order_by(e.seq)))
         stored = sorted(s.scalars(select(a.payload).where(a.store == S)))
     decode = msgspec.json.Decoder(AnyEvent)
-    replayed = run((decode.decode(p) for p in logged), Engine(svc.config))
+    replayed = run((decode.decode(p) for p in logged), default_engine(svc.config))
     assert sorted(msgspec.json.encode(x).decode() for x in replayed) == stored
     kinds = {msgspec.json.decode(p)["type"] for p in stored}
     assert {"bot.reply", "transfer.result", "assign", "conversation.closed"} <= kinds

@@ -16,8 +16,9 @@ from kefu.conversations.report import compute, facts_from_events
 from kefu.conversations.routing import AgentNotice
 from kefu.engine.core import Engine
 from kefu.engine.events import AnyEvent, parse_ts
-from kefu.engine.replay import run as replay_run
 from kefu.engine.settings import parse_config
+from kefu.runtime.registry import default_engine
+from kefu.runtime.replay import run as replay_run
 from kefu.storage import models
 from tests.accounts.support import Live, live_app
 from tests.engine.helpers import at, ev, msg
@@ -32,7 +33,7 @@ NO_BOT = {"bot": {"enabled": False}}
 
 def run(events: list, until: float | None = None, **cfg: object) -> tuple[Engine, list]:
     """Feed `events`; then fire timers up to minute `until` (every timer when None)."""
-    engine = Engine(parse_config({**NO_BOT, **cfg}))
+    engine = default_engine(parse_config({**NO_BOT, **cfg}))
     out: list = []
     for e in sorted(events, key=lambda e: e.ts):
         out += engine.feed(e)
@@ -181,7 +182,7 @@ def _script(steps: list[tuple], gaps: list[int]) -> list:
 @given(steps=st.lists(STEP, min_size=1, max_size=40),
        gaps=st.lists(st.integers(0, 400), min_size=40, max_size=40))  # fmt: skip
 def test_a_reassigned_conversation_is_never_held_by_two_agents(steps: list, gaps: list) -> None:
-    engine = Engine(parse_config({"routing": {"reassign_after": "2m"}}))
+    engine = default_engine(parse_config({"routing": {"reassign_after": "2m"}}))
     holder: dict[str, str | None] = {}
     for e in _script(steps, gaps):
         for a in engine.feed(e):
@@ -233,7 +234,7 @@ def test_live_reassignment_equals_replay(live: Live) -> None:
         logged = list(s.scalars(select(e.payload).where(e.store == S).order_by(e.seq)))
         stored = sorted(s.scalars(select(a.payload).where(a.store == S)))
     decode = msgspec.json.Decoder(AnyEvent)
-    replayed = replay_run((decode.decode(p) for p in logged), Engine(svc.config))
+    replayed = replay_run((decode.decode(p) for p in logged), default_engine(svc.config))
     assert sorted(msgspec.json.encode(x).decode() for x in replayed) == stored
     docs = [msgspec.json.decode(p) for p in stored]
     reasons = [d["reason"] for d in docs if d["type"] == "assign"]

@@ -22,10 +22,10 @@ from kefu.conversations.gate import bucket
 from kefu.conversations.report import compute, facts_from_events, newcombe, welch, wilson
 from kefu.engine.clock import VirtualClock
 from kefu.engine.readers import decode_line
-from kefu.engine.service import EngineService
 from kefu.engine.settings import parse_config
 from kefu.insight.build import facts_from_events as insight_facts
 from kefu.insight.metrics import compute as insight_compute
+from kefu.runtime.service import EngineService
 from kefu.testing import staff_headers
 from tests.engine.helpers import at
 

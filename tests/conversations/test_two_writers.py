@@ -18,8 +18,9 @@ from sqlalchemy import select
 from kefu.engine.clock import VirtualClock
 from kefu.engine.core import Engine
 from kefu.engine.events import AnyEvent
-from kefu.engine.service import EngineService
 from kefu.engine.settings import parse_config
+from kefu.runtime.registry import default_engine
+from kefu.runtime.service import EngineService
 from kefu.storage import models
 from kefu.storage.db import make_engine
 
@@ -92,7 +93,7 @@ def test_two_writers_agree_with_each_other_and_with_one_replay(pair, ops) -> Non
     with a.sessions() as s:
         payloads = list(s.scalars(select(e.payload).where(e.store == store).order_by(e.seq)))
         stored = sorted(s.scalars(select(act.payload).where(act.store == store)))
-    solo = Engine(parse_config(CONFIG))
+    solo = default_engine(parse_config(CONFIG))
     decode = msgspec.json.Decoder(AnyEvent)
     replayed = []
     for p in payloads:

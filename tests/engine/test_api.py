@@ -7,8 +7,8 @@ import json
 from fastapi.testclient import TestClient
 
 from kefu.api.app import create_app
-from kefu.engine.service import EngineService
 from kefu.engine.settings import parse_config
+from kefu.runtime.service import EngineService
 from kefu.testing import staff_headers
 from tests.engine.helpers import at
 

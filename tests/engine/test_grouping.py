@@ -9,6 +9,7 @@ from kefu.engine.actions import ConversationClosed, ConversationOpen
 from kefu.engine.core import Capability, Engine
 from kefu.engine.settings import parse_config
 from kefu.engine.state import Timer
+from kefu.runtime.registry import default_engine
 from tests.engine.helpers import ev, msg
 
 
@@ -21,7 +22,7 @@ def closed(actions: list) -> list[tuple[str, str]]:
 
 
 def run(events: list, **cfg: dict) -> tuple[Engine, list]:
-    engine = Engine(parse_config(cfg))
+    engine = default_engine(parse_config(cfg))
     out: list = []
     for e in events:
         out += engine.feed(e)
@@ -78,7 +79,7 @@ def test_buyers_and_stores_are_grouped_separately() -> None:
 
 
 def test_proactive_agent_message_records_the_first_sender() -> None:
-    engine = Engine()
+    engine = default_engine()
     engine.feed(msg("b1", 0, sender="agent", agent="a1"))
     conv = engine.states["s1"].open["b1"]
     assert conv.first_sender == "agent"

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from kefu.cli.main import app
 from kefu.engine.readers import ReadStats, read_events
-from kefu.engine.replay import replay
 from kefu.engine.settings import Config
+from kefu.runtime.replay import replay
 
 LINES = [
     {"ts": "2026-03-01T09:00:00+08:00", "type": "agent", "store": "demo", "agent": "x1",

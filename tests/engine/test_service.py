@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 
 from kefu.engine.clock import VirtualClock
 from kefu.engine.events import parse_ts
-from kefu.engine.service import EngineService
 from kefu.engine.settings import parse_config
+from kefu.runtime.service import EngineService
 from kefu.storage import models
 from tests.engine.helpers import at
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from kefu.engine.core import Engine
 from kefu.engine.events import AnyEvent
 from kefu.engine.readers import decode_line
 from kefu.engine.settings import parse_config
+from kefu.runtime.registry import default_engine
 from tests.accounts.support import Live, live
 from tests.engine.helpers import at, ev, msg
 
@@ -17,7 +17,7 @@ S = "shop1"
 
 
 def test_a_change_applies_from_its_time_on_and_merges_key_by_key() -> None:
-    engine = Engine(parse_config({"bot": {"greeting": "G:", "miss_text": "file"}}))
+    engine = default_engine(parse_config({"bot": {"greeting": "G:", "miss_text": "file"}}))
     out = engine.feed(msg("b1", 0, text="zzz"))
     engine.feed(ev("settings", 1, values={"bot": {"miss_text": "live"}}, agent="boss"))
     out += engine.feed(msg("b2", 2, text="zzz"))
@@ -28,12 +28,12 @@ def test_a_change_applies_from_its_time_on_and_merges_key_by_key() -> None:
 
 
 def test_a_change_survives_a_snapshot_restore() -> None:
-    engine = Engine(parse_config({}))
+    engine = default_engine(parse_config({}))
     engine.feed(ev("settings", 1, values={"urge": {"delay": "9m"}}))
     blob = msgspec.msgpack.encode(engine.states["s1"])
     from kefu.engine.state import StoreState
 
-    fresh = Engine(parse_config({}))
+    fresh = default_engine(parse_config({}))
     fresh.load_state(msgspec.msgpack.decode(blob, type=StoreState))
     assert fresh.settings("s1").urge.ms("delay") == 9 * 60_000
 

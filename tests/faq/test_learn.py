@@ -8,6 +8,7 @@ import pytest
 from kefu.engine.readers import decode_line
 from kefu.faq import FaqIndex, ReviewError, accepted, approve, edit, learn, merge, reject
 from kefu.faq.learn import group_conversations, qa_pairs, read_conversations, read_proposals
+from kefu.runtime.registry import default_engine
 
 T0 = 1_767_000_000_000  # epoch ms
 MIN = 60_000
@@ -238,14 +239,13 @@ SHIP = {"type": "faq", "ts": T0, "store": "s1", "faq": "ship", "question": "什�
 
 
 def test_an_agent_reply_with_a_faq_answer_proposes_a_variant_and_approval_teaches_the_bot():
-    from kefu.engine.core import Engine
     from kefu.engine.settings import parse_config
     from kefu.faq.live import faq_event
 
     wording = "我那单走了没"
     evs = chat(0, wording, "您好，我是客服小夏，亲，现货48小时内发货哦", agent="a1")
     evs += chat(1, "有赠品吗", "买就送收纳袋一个")
-    engine = Engine(parse_config({}))
+    engine = default_engine(parse_config({}))
     engine.feed(decode([SHIP])[0])
     st = engine.states["s1"]
     bot = __import__("kefu.conversations.bot", fromlist=["answer"])

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from kefu.engine.clock import VirtualClock
-from kefu.engine.service import EngineService
 from kefu.engine.settings import parse_config
 from kefu.faq import live as faq_live
+from kefu.runtime.service import EngineService
 from tests.accounts.support import T0, Live, live
 
 __all__ = ["live"]

@@ -29,6 +29,7 @@ from kefu.guide.intent_train import (
     sim_samples,
     train,
 )
+from kefu.runtime.registry import default_engine
 from kefu.testing import shared_data
 
 T0 = 1_764_000_000_000
@@ -173,7 +174,6 @@ def test_train_and_evaluate_on_held_out_real_users(tmp_path):
 
 def test_a_store_setting_puts_the_model_in_the_panel_and_urge_rules(tmp_path):
     pytest.importorskip("lightgbm")
-    from kefu.engine.core import Engine
     from kefu.engine.settings import parse_config
     from tests.engine.helpers import msg
     from tests.guide.test_panel_rule import CATALOGUE, HISTORY, served
@@ -185,7 +185,7 @@ def test_a_store_setting_puts_the_model_in_the_panel_and_urge_rules(tmp_path):
     events = [*CATALOGUE, *HISTORY, *served(), msg("b1", 3, text="这个有货吗", product="cup")]
 
     def panel_intent(**guide) -> float:
-        engine = Engine(
+        engine = default_engine(
             parse_config({"bot": {"enabled": False}, "guide": {"min_intent": 0, **guide}})
         )
         out = [a for e in sorted(events, key=lambda e: e.ts) for a in engine.feed(e)]

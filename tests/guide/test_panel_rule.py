@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from kefu.engine.core import Engine
 from kefu.engine.settings import parse_config
+from kefu.runtime.registry import default_engine
 from tests.engine.helpers import ev, msg
 
 CATALOGUE = [
@@ -26,7 +26,7 @@ NO_BOT = {"bot": {"enabled": False}}
 
 
 def run(events: list, **cfg) -> list:
-    engine = Engine(parse_config({**NO_BOT, **cfg}))
+    engine = default_engine(parse_config({**NO_BOT, **cfg}))
     out: list = []
     for e in sorted([*CATALOGUE, *HISTORY, *events], key=lambda e: e.ts):
         out += engine.feed(e)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from kefu.engine.replay import replay
 from kefu.engine.settings import parse_config
 from kefu.importers import run_import
+from kefu.runtime.replay import replay
 from tests.importers.conftest import SliceFn
 
 # Logs already hold the stores' own bot messages (or none): replay them with the bot off.

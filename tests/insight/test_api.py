@@ -8,9 +8,9 @@ from fastapi.testclient import TestClient
 
 from kefu.api.app import create_app
 from kefu.engine.clock import VirtualClock
-from kefu.engine.service import EngineService
 from kefu.engine.settings import parse_config
 from kefu.insight.api import peer_benchmark
+from kefu.runtime.service import EngineService
 from kefu.testing import staff_headers
 from tests.engine.helpers import at
 

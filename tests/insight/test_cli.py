@@ -89,8 +89,8 @@ def test_bad_options_exit_2(tmp_path: Path) -> None:
 def _database(db_url: str, cfg_path: Path) -> list:
     """A kefu database whose log holds two stores' events (ingested by the live service)."""
     from kefu.engine.clock import VirtualClock
-    from kefu.engine.service import EngineService
     from kefu.engine.settings import load_config
+    from kefu.runtime.service import EngineService
     from kefu.storage.db import make_engine
 
     events = sorted(data.resp() + data.funnel("funnel_pay"), key=lambda e: e.at)
@@ -104,7 +104,7 @@ def _database(db_url: str, cfg_path: Path) -> list:
 def test_db_report_rebuild_and_range_rebuild(db_url: str, tmp_path: Path) -> None:
     from kefu.engine.settings import load_config
     from kefu.insight.metrics import compute
-    from kefu.insight.rollup import replay_rows
+    from kefu.runtime.replay import replay_rows
 
     _, cfg = _log(tmp_path)
     events = _database(db_url, cfg)
@@ -157,7 +157,7 @@ def test_follow_catches_every_store_up(db_url: str, tmp_path: Path) -> None:
     report without refresh then equals a replay."""
     from kefu.engine.settings import load_config
     from kefu.insight.metrics import compute
-    from kefu.insight.rollup import replay_rows
+    from kefu.runtime.replay import replay_rows
 
     _, cfg = _log(tmp_path)
     events = _database(db_url, cfg)

@@ -22,13 +22,14 @@ from sqlalchemy import Engine as SAEngine
 from kefu.engine import core
 from kefu.engine.clock import VirtualClock
 from kefu.engine.events import AnyEvent, Event
-from kefu.engine.replay import run
-from kefu.engine.service import EngineService
 from kefu.engine.settings import Config, parse_config
 from kefu.insight.facts import FactsBuilder
 from kefu.insight.from_db import facts_from_db
 from kefu.insight.metrics import compute
 from kefu.insight.rollup import Rollups
+from kefu.runtime.registry import default_engine
+from kefu.runtime.replay import run
+from kefu.runtime.service import EngineService
 from kefu.sim import generate
 
 DAY_MS = 86_400_000
@@ -101,7 +102,7 @@ def test_live_rollups_projection_and_replay_agree_on_every_metric(
     assert engines.made == 0  # neither the roll-ups nor the projection ran the rules
 
     facts = FactsBuilder(cfg)
-    run(events, core.Engine(cfg), facts)  # `kefu replay`: time order, drained at the end
+    run(events, default_engine(cfg), facts)  # `kefu replay`: time order, drained at the end
     replayed = compute(facts.tables(), cfg)
 
     assert rollups["stores"] == projected == replayed["stores"]

@@ -15,7 +15,6 @@ from sqlalchemy import Engine, func, select
 
 from kefu.engine.clock import VirtualClock
 from kefu.engine.events import Event
-from kefu.engine.service import EngineService
 from kefu.engine.settings import parse_config
 from kefu.insight.metrics import compute, day_number
 from kefu.insight.models import FACT_TABLES
@@ -24,8 +23,9 @@ from kefu.insight.rollup import (
     SettingsMismatch,
     delete_rows,
     read_rows,
-    replay_rows,
 )
+from kefu.runtime.replay import replay_rows
+from kefu.runtime.service import EngineService
 from tests.insight.data import DAYS, Log
 
 D1, D2, D3 = DAYS[1], DAYS[2], DAYS[3]

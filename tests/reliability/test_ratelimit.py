@@ -16,7 +16,7 @@ from kefu.api import ratelimit
 from kefu.api.app import create_app
 from kefu.api.ratelimit import Limit, LocalBuckets, RateLimiter, parse_limit
 from kefu.engine.clock import VirtualClock
-from kefu.engine.service import EngineService
+from kefu.runtime.service import EngineService
 from kefu.storage.db import make_engine
 from kefu.testing import redis_or_skip
 from tests.accounts.support import T0, Live

@@ -20,7 +20,7 @@ from schemathesis import GenerationMode
 from kefu.accounts.tokens import buyer_token, create_token
 from kefu.api.app import create_app
 from kefu.engine.clock import VirtualClock
-from kefu.engine.service import EngineService
+from kefu.runtime.service import EngineService
 from kefu.storage.db import make_engine
 from tests.accounts.support import T0
 

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from kefu.api.app import create_app
 from kefu.engine.clock import VirtualClock
 from kefu.engine.events import parse_ts
-from kefu.engine.service import EngineService
 from kefu.engine.settings import parse_config
+from kefu.runtime.service import EngineService
 from kefu.testing import staff_headers
 from kefu.traffic import api as traffic_api
 from tests.traffic import data

@@ -8,8 +8,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from kefu.engine.clock import VirtualClock
-from kefu.engine.service import EngineService
 from kefu.engine.settings import parse_config
+from kefu.runtime.service import EngineService
 from kefu.traffic.facts import facts_from_db, facts_from_events, read_parquet, write_parquet
 from tests.traffic import data
 from tests.traffic.data import D1, at, ev, order, pay

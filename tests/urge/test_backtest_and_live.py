@@ -10,9 +10,9 @@ from kefu.cli.main import app
 from kefu.engine.clock import VirtualClock
 from kefu.engine.output import action_line
 from kefu.engine.readers import ReadStats, decode_line
-from kefu.engine.replay import load_sorted, replay
-from kefu.engine.service import EngineService
 from kefu.engine.settings import parse_config
+from kefu.runtime.replay import load_sorted, replay
+from kefu.runtime.service import EngineService
 from kefu.sim import generate
 
 SETTINGS = {"bot": {"enabled": False}, "urge": {"min_intent": 0.3}}

@@ -6,10 +6,10 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kefu.engine.core import Engine
 from kefu.engine.events import parse_ts
 from kefu.engine.settings import parse_config
 from kefu.engine.state import ProductState, StoreState
+from kefu.runtime.registry import default_engine
 from kefu.urge.copy import NEUTRAL_TEXT, truthful, urge_text
 from tests.engine.helpers import at, ev, msg
 
@@ -25,7 +25,7 @@ QUESTION = "这款和意式挂耳哪个好？想买来送人"
 
 
 def run(events: list, **cfg: object) -> list:
-    engine = Engine(parse_config({"urge": {"min_intent": 0}, **cfg}))
+    engine = default_engine(parse_config({"urge": {"min_intent": 0}, **cfg}))
     out: list = []
     for e in sorted([*CATALOGUE, *events], key=lambda e: e.ts):
         out += engine.feed(e)

@@ -7,8 +7,8 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kefu.engine.core import Engine
 from kefu.engine.settings import parse_config
+from kefu.runtime.registry import default_engine
 from tests.engine.helpers import ev, msg
 
 CATALOGUE = [
@@ -23,7 +23,7 @@ NO_BOT = {"bot": {"enabled": False}}
 
 def run(events: list, **cfg) -> list:
     conf = {**NO_BOT, **cfg}
-    engine = Engine(parse_config(conf))
+    engine = default_engine(parse_config(conf))
     out: list = []
     for e in sorted([*CATALOGUE, *events], key=lambda e: e.ts):
         out += engine.feed(e)

@@ -14,7 +14,7 @@ import uvicorn
 
 from kefu.api.app import create_app
 from kefu.api.webapp import mount_webapp
-from kefu.engine.service import EngineService
+from kefu.runtime.service import EngineService
 from kefu.engine.settings import load_config
 from kefu.storage.db import make_engine, upgrade
 

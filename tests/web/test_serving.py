@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from kefu.accounts.tokens import buyer_token, create_token
 from kefu.api.app import create_app
 from kefu.api.webapp import mount_webapp
-from kefu.engine.service import EngineService
+from kefu.runtime.service import EngineService
 from kefu.engine.settings import parse_config
 from kefu.storage.db import make_engine
 from kefu.testing import REPO

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from kefu.engine.service import EngineService
 from kefu.engine.settings import parse_config
+from kefu.runtime.service import EngineService
 from kefu.storage import models
 from kefu.storage.db import make_engine
 from kefu.webhooks.delivery import Config
