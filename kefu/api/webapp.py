@@ -158,9 +158,16 @@ def _products(
                 "category": p.category,
                 "status": p.status,
                 "stock": p.stock,
+                "url": _page(p.attrs),
             }
             for p in found
         ]
+
+
+def _page(attrs: dict[str, Any] | None) -> str | None:
+    """The product's own page (`attrs.url`, set by the catalogue), if it is a web address."""
+    url = (attrs or {}).get("url")
+    return url if isinstance(url, str) and url.startswith(("https://", "http://")) else None
 
 
 @web_router.get(

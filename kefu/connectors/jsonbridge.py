@@ -20,7 +20,7 @@ from typing import Any
 from kefu.connectors import Connector, Outbound
 
 # Actions whose text a buyer should see on the channel.
-BUYER_FACING = ("bot.reply", "urge.send", "transfer.result")
+BUYER_FACING = ("bot.reply", "agent.reply", "urge.send", "transfer.result")
 
 
 class JsonBridge(Connector):

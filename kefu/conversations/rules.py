@@ -25,10 +25,12 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+import msgspec
+
 from kefu.conversations import bot, routing
 from kefu.conversations.gate import button_arm, note_reception, store_tier
 from kefu.engine import events as ev
-from kefu.engine.actions import Action, Assign, BotReply, HandoffButton
+from kefu.engine.actions import Action, AgentReply, Assign, BotReply, HandoffButton
 from kefu.engine.core import Capability, Ctx
 from kefu.engine.grouping import agent_state
 from kefu.engine.state import Conversation, StoreState, Timer
@@ -124,9 +126,20 @@ def on_message(st: StoreState, e: ev.Message, ctx: Ctx) -> list[Action] | None:
         _answered(conv, ctx)
         agent = agent_state(st, e.agent)
         st.last_agent[conv.buyer] = (agent.agent, ctx.now)
+        out: list[Action] = []
         if not conv.human or conv.agent != agent.agent:
-            return [routing.assign(st, conv, agent, ctx.now, "agent_message")]
+            out.append(routing.assign(st, conv, agent, ctx.now, "agent_message"))
+        out.append(_reply_out(st, conv, e, ctx))
+        return out
     return None
+
+
+def _reply_out(st: StoreState, conv: Conversation, e: ev.Message, ctx: Ctx) -> AgentReply:
+    """The agent's message as an action: what webhooks carry to the buyer's channel."""
+    files = [msgspec.to_builtins(a) for a in e.attachments] if e.attachments else None
+    return AgentReply(ts=ctx.now, store=st.store, buyer=conv.buyer, conversation=conv.id,
+                      agent=str(e.agent), text=e.text, products=e.products or None,
+                      attachments=files)  # fmt: skip
 
 
 def unanswered_since(conv: Conversation) -> int | None:

@@ -123,8 +123,25 @@ class QueueLeave(Action, tag="queue.leave", kw_only=True):
     reason: str
 
 
+class AgentReply(Action, tag="agent.reply", kw_only=True, omit_defaults=True):
+    """Project addition: a person of the store wrote to the buyer.
+
+    The agent's `message` is an input event, but on a channel kefu does not render itself
+    (a marketplace IM, WhatsApp through the store's bridge) someone must carry it out: as an
+    action it reaches the outbox, and webhooks deliver it like a bot reply.
+    """
+
+    buyer: str
+    conversation: str
+    agent: str
+    text: str
+    products: list[str] | None = None
+    attachments: list[dict[str, object]] | None = None
+
+
 AnyAction = (
     BotReply
+    | AgentReply
     | TransferResult
     | Assign
     | GuidePanel

@@ -40,7 +40,11 @@ def test_json_batch_is_accepted_and_actions_are_listed(db_engine) -> None:
         assert r.status_code == 200
         body = r.json()
         assert (body["accepted"], body["duplicates"], body["rejected"]) == (4, 0, [])
-        assert [a["type"] for a in body["actions"]] == ["conversation.open", "assign"]
+        assert [a["type"] for a in body["actions"]] == [
+            "conversation.open",
+            "assign",
+            "agent.reply",
+        ]
         boss = staff_headers(db_engine, "s1")
         listed = c.get("/api/v1/stores/s1/actions", params={"type": "assign"}, headers=boss)
         assert [(a["agent"], a["ts"]) for a in listed.json()["items"]] == [("a1", at(2))]

@@ -97,8 +97,8 @@ def test_actions_and_projection_are_committed_together(db_engine) -> None:
     svc = service(db_engine, VirtualClock())
     res = svc.ingest(consult())
     assert [a.__struct_config__.tag for a in res.actions] == [
-        "conversation.open", "assign"]  # fmt: skip
+        "conversation.open", "assign", "agent.reply"]  # fmt: skip
     with db_engine.connect() as c:
         msgs = c.execute(select(models.Message.sender, models.Message.conversation)).all()
         assert sorted(msgs) == [("agent", "b1~1"), ("buyer", "b1~1")]
-    assert count(db_engine) == 2
+    assert count(db_engine) == 3

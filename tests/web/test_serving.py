@@ -93,6 +93,7 @@ def test_read_routes_are_scoped_to_the_store(client: Any) -> None:
             "price": 79.0,
             "category": "T恤",
             "stock": 5,
+            "attrs": {"url": "https://shop.example/p1"},
         },
         {
             "type": "product",
@@ -182,6 +183,7 @@ def test_read_routes_are_scoped_to_the_store(client: Any) -> None:
     # Buyers: their own store's cards (on sale only when listing), and the widget settings.
     listing = c.get("/api/v1/buyer/products", headers=buyer).json()
     assert [p["product"] for p in listing["items"]] == ["p1"] and listing["store"] == S
+    assert listing["items"][0]["url"] == "https://shop.example/p1"  # the widget's card opens it
     assert [
         p["product"]
         for p in c.get("/api/v1/buyer/products?ids=p2,x1", headers=buyer).json()["items"]

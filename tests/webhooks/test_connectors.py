@@ -96,3 +96,27 @@ def test_a_failing_channel_send_is_a_502_so_kefu_retries() -> None:
         r = bridge.post("/webhook", content=body, headers=h)
         assert r.status_code == 502 and "wecom down" in r.json()["detail"]
         assert bridge.post("/webhook", content=body, headers=h).status_code == 502  # not marked
+
+
+def test_an_agents_reply_reaches_the_buyers_channel(db_url: str) -> None:
+    """A person's answer is an `agent.reply` action: the webhook carries it to the bridge."""
+    svc = service(db_url)
+    c = load("jsonbridge", channel="whatsapp")
+    rx = Receiver(SECRET)
+    with running(rx):
+        add_endpoint(svc, rx.url, channels=["whatsapp"], types=["agent.reply"])
+        events = c.inbound(S, {"user": "8613800000001", "text": "在吗", "ts": 1_800_000_000_000})
+        svc.ingest(events)
+        svc.ingest([{"type": "message", "ts": 1_800_000_060_000, "store": S,
+                     "buyer": "whatsapp:8613800000001", "sender": "agent", "agent": "a1",
+                     "text": "在的亲，有什么可以帮您"}])  # fmt: skip
+        assert drain(Worker(svc.sessions, FAST), lambda: len(rx.processed()) >= 1, 10)
+    assert len(rx.got) == 1
+    out = c.outbound(json.loads(rx.got[0].body))
+    assert out is not None
+    assert (out.to, out.text, out.channel) == (
+        "8613800000001",
+        "在的亲，有什么可以帮您",
+        "whatsapp",
+    )
+    svc.close()

@@ -63,6 +63,7 @@ export interface Product {
   category: string
   status: string
   stock: number | null
+  url?: string | null
 }
 
 export interface Posted {
