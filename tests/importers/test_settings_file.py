@@ -41,7 +41,9 @@ def test_twcs_import_writes_bot_off_settings_and_replay_uses_them(
     r = CliRunner().invoke(app, ["replay", str(out), "--out", str(tmp_path / "o"), "-q"])
     assert r.exit_code == 0, r.output
     assert f"settings: {settings}" in r.stderr
-    actions = [orjson.loads(x) for x in (tmp_path / "o" / "actions.jsonl").read_bytes().split()]
+    actions = [
+        orjson.loads(x) for x in (tmp_path / "o" / "actions.jsonl").read_bytes().splitlines()
+    ]
     assert actions and not any(a["type"].startswith("bot") for a in actions)
 
     # an explicit --config wins: the defaults put kefu's bot back in
@@ -51,7 +53,7 @@ def test_twcs_import_writes_bot_off_settings_and_replay_uses_them(
         app, ["replay", str(out), "-c", str(empty), "--out", str(tmp_path / "d"), "-q"]
     )
     assert r.exit_code == 0 and "settings:" not in r.stderr
-    again = [orjson.loads(x) for x in (tmp_path / "d" / "actions.jsonl").read_bytes().split()]
+    again = [orjson.loads(x) for x in (tmp_path / "d" / "actions.jsonl").read_bytes().splitlines()]
     assert any(a["type"].startswith("bot") for a in again)
 
 

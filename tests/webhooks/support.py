@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -90,7 +91,10 @@ def drain(worker: Worker, done: Callable[[], bool], timeout: float = 20.0) -> bo
                 await asyncio.sleep(0.02)
         return done()
 
-    return asyncio.run(go())
+    # In its own thread: a browser test's Playwright (sync API) leaves an event loop running
+    # in the main thread for the rest of the session, where asyncio.run() refuses to start.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, go()).result()
 
 
 def all_in(svc: EngineService, state: str) -> Callable[[], bool]:
