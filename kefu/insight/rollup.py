@@ -623,6 +623,13 @@ class Rollups:
             ).one()
             version, *rest = pickle.loads(blob)
             if version != STATE_VERSION:
+                if self.adopt_settings:  # the server: start this store's roll-ups over
+                    with self.db.begin() as fresh:
+                        delete_rows(fresh, store)
+                        fresh.execute(delete(CURSOR).where(CURSOR.c.store == store))
+                    f = self._new_follower(store)
+                    self._followers[store] = f
+                    return f
                 raise SettingsMismatch(
                     f"the roll-ups of store {store!r} were made by another version of kefu: "
                     "rebuild them (`kefu insight rebuild`)"

@@ -119,7 +119,16 @@ class EngineService:
 
     # -- start-up ---------------------------------------------------------------------------
     def start(self) -> None:
-        """Restore every store from its snapshot, then apply the events logged after it."""
+        """Restore every store from its snapshot, then apply the events logged after it.
+
+        A log from before migration 0006 first gets its decision columns filled in
+        (`kefu.runtime.backfill`), once, so the reports read its history too.
+        """
+        from kefu.runtime import backfill
+
+        with self.lock, self.sessions.begin() as s:
+            for store in backfill.stores_to_backfill(s):
+                backfill.backfill(s, store, self.config, self._capabilities, action_key, _decode)
         with self.lock, self.sessions() as s:
             stores = list(s.scalars(select(models.Store.id)))
             snap_stores = list(s.scalars(select(models.EngineSnapshot.store)))
