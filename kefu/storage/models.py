@@ -182,6 +182,8 @@ class Event(Base):
     __table_args__ = (
         UniqueConstraint("store", "event_id", name="uq_events_store_event_id"),
         Index("ix_events_store_seq", "store", "seq"),
+        # card traffic, FAQ entries, channels: some types of one store's log, in log order
+        Index("ix_events_store_type_seq", "store", "type", "seq"),
     )
 
 
