@@ -82,6 +82,15 @@ def decode_line(raw: bytes) -> Event:
     return ev
 
 
+def decode_logged(payload: str) -> Event | None:
+    """An event of the database log, or None for one this kefu cannot read (skipped alike by
+    the live service's restore, the decisions reader and the backfill)."""
+    try:
+        return decode_line(payload.encode("utf-8"))
+    except (msgspec.DecodeError, ValueError):
+        return None
+
+
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
          (codecs.BOM_UTF16_BE, "utf-16"))  # fmt: skip
 _BROKEN = (EOFError, OSError, zlib.error, UnicodeDecodeError)

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, select
 
 from kefu.engine.actions import Action, AnyAction
 from kefu.engine.events import Event
-from kefu.engine.readers import decode_line
+from kefu.engine.readers import decode_logged
 from kefu.insight.facts import FactsBuilder
 from kefu.storage.models import Action as ActionRow
 from kefu.storage.models import Event as EventRow
@@ -48,14 +48,6 @@ class Step:
     event: Event | None
     conversation: str | None
     actions: list[Action]
-
-
-def decode_event(payload: str) -> Event | None:
-    """A logged event, or None for a line the service could not decode either (skipped)."""
-    try:
-        return decode_line(payload.encode("utf-8"))
-    except (msgspec.DecodeError, ValueError):
-        return None
 
 
 def read_page(
@@ -92,7 +84,7 @@ def read_page(
         last_action = max(last_action, seq)
     steps = [Step(None, None, late)] if late else []
     for seq, payload, conversation in rows:
-        steps.append(Step(decode_event(payload), conversation, by_event.get(seq, [])))
+        steps.append(Step(decode_logged(payload), conversation, by_event.get(seq, [])))
     return steps, Cursor(last_event, last_action), len(rows)
 
 

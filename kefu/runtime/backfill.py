@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 
 from kefu.engine.actions import Action
 from kefu.engine.core import Capability, Engine
-from kefu.engine.events import Event
+from kefu.engine.readers import decode_logged
 from kefu.engine.settings import Config
-from kefu.storage import models
+from kefu.storage import models, repo
 
 log = logging.getLogger(__name__)
 PAGE = 10_000
@@ -41,7 +41,6 @@ def backfill(
     config: Config,
     capabilities: Sequence[Capability],
     key_of: Callable[[Action, int], str],
-    decode: Callable[[str], Event | None],
 ) -> tuple[int, int]:
     """Set `events.conversation` and `actions.after_seq` of `store` where they are empty;
     returns (events, actions) updated. `key_of` is the outbox's content key."""
@@ -49,7 +48,7 @@ def backfill(
     e, a = models.Event, models.Action
     missing = set(s.scalars(select(a.key).where(a.store == store, a.after_seq.is_(None))))
     used: dict[str, int] = defaultdict(int)
-    conv_rows: list[dict[str, object]] = []
+    conv_rows: list[tuple[int, str]] = []
     act_rows: list[dict[str, object]] = []
     last = 0
     while True:
@@ -63,14 +62,14 @@ def backfill(
             break
         for seq, payload, known in rows:
             last = seq
-            event = decode(payload)
+            event = decode_logged(payload)
             if event is None:
                 continue
             out = engine.feed(event)
             buyer = getattr(event, "buyer", None)
             conv = engine.states[store].conversation_of(buyer) if buyer else None
             if known is None and conv is not None:
-                conv_rows.append({"s": seq, "c": conv.id})
+                conv_rows.append((seq, conv.id))
             for action in out:
                 if action.store != store:
                     continue
@@ -81,14 +80,8 @@ def backfill(
                 if key in missing:
                     missing.discard(key)
                     act_rows.append({"k": key, "a": seq})
-    et, at = models.Event.__table__, models.Action.__table__
-    if conv_rows:
-        s.execute(
-            update(et)  # type: ignore[arg-type]  # a Table, typed FromClause
-            .where(et.c.seq == bindparam("s"))
-            .values(conversation=bindparam("c")),
-            conv_rows,
-        )
+    repo.set_event_conversations(s, conv_rows)
+    at = models.Action.__table__
     if act_rows:
         s.execute(
             update(at)  # type: ignore[arg-type]

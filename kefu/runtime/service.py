@@ -36,7 +36,7 @@ from kefu.engine.actions import Action
 from kefu.engine.clock import Clock, WallClock
 from kefu.engine.core import Capability, Engine
 from kefu.engine.events import Event
-from kefu.engine.readers import Rejected, explain
+from kefu.engine.readers import Rejected, decode_line, decode_logged, explain
 from kefu.engine.settings import Config
 from kefu.engine.state import StoreState
 from kefu.runtime.registry import default_capabilities
@@ -128,7 +128,7 @@ class EngineService:
 
         with self.lock, self.sessions.begin() as s:
             for store in backfill.stores_to_backfill(s):
-                backfill.backfill(s, store, self.config, self._capabilities, action_key, _decode)
+                backfill.backfill(s, store, self.config, self._capabilities, action_key)
         with self.lock, self.sessions() as s:
             stores = list(s.scalars(select(models.Store.id)))
             snap_stores = list(s.scalars(select(models.EngineSnapshot.store)))
@@ -152,7 +152,7 @@ class EngineService:
             if not rows:
                 break
             for seq, payload in rows:
-                event = _decode(payload)
+                event = decode_logged(payload)
                 if event is not None:
                     self.engine.feed(event)
                 self._last_seq[store] = seq
@@ -165,7 +165,7 @@ class EngineService:
         for n, item in enumerate(lines, 1):
             raw = item if isinstance(item, bytes) else _ENC.encode(item)
             try:
-                event = _DECODE_EVENT(raw)
+                event = decode_line(raw)
             except (msgspec.DecodeError, ValueError) as err:
                 f, reason = explain(err)
                 result.rejected.append(Rejected(n, f, reason))
@@ -249,7 +249,7 @@ class EngineService:
         after: list[int] = []
         while rows := repo.events_after(s, store, last, 10_000):
             for seq, payload in rows:
-                event = _decode(payload)
+                event = decode_logged(payload)
                 self._last_seq[store] = seq
                 if event is not None:
                     out = self.engine.feed(event)
@@ -428,19 +428,3 @@ def _unpickle(blob: bytes) -> StoreState | None:
     if version != SNAPSHOT_VERSION or not isinstance(state, StoreState):
         return None
     return state
-
-
-def _decode(payload: str) -> Event | None:
-    try:
-        return _DECODE_EVENT(payload.encode("utf-8"))
-    except (msgspec.DecodeError, ValueError):
-        return None
-
-
-def _decode_event(raw: bytes) -> Event:
-    from kefu.engine.readers import decode_line
-
-    return decode_line(raw)
-
-
-_DECODE_EVENT = _decode_event
