@@ -31,19 +31,14 @@ def create_admin_command(
 ) -> None:
     """Create an admin who signs in to the web app with LOGIN and the password."""
     from kefu.accounts.manage import create_admin
-    from kefu.storage.db import make_engine, session_factory, upgrade
 
-    engine = make_engine(db)
     try:
-        upgrade(engine)
-        with session_factory(engine).begin() as s:
+        with common.migrated_transaction(db) as s:
             account = create_admin(s, store, agent, login, password)
             login_norm = account.login
     except ValueError as e:
         err.print(f"[red]{e}[/red]")
         raise typer.Exit(2) from None
-    finally:
-        engine.dispose()
     err.print(f"admin {agent} of store {store} created: sign in at /app/login as {login_norm}")
 
 
@@ -65,26 +60,20 @@ def reset_password_command(
     from kefu.accounts.manage import audit
     from kefu.accounts.passwords import account_by_login, password_problem, set_password
     from kefu.accounts.tokens import revoke
-    from kefu.storage.db import make_engine, session_factory, upgrade
 
-    engine = make_engine(db)
-    try:
-        upgrade(engine)
-        with session_factory(engine).begin() as s:
-            account = account_by_login(s, login)
-            if account is None:
-                err.print(f"[red]login: no account signs in with {login}[/red]")
-                raise typer.Exit(2)
-            problem = password_problem(password, account.login)
-            if problem:
-                err.print(f"[red]password: {problem}[/red]")
-                raise typer.Exit(2)
-            set_password(account, password)
-            n = revoke(s, account.store, account.agent, kind="session")
-            audit(s, account.store, "cli", account.agent, "password.reset", None,
-                  {"locked": False, "sessions_ended": n})  # fmt: skip
-    finally:
-        engine.dispose()
+    with common.migrated_transaction(db) as s:
+        account = account_by_login(s, login)
+        if account is None:
+            err.print(f"[red]login: no account signs in with {login}[/red]")
+            raise typer.Exit(2)
+        problem = password_problem(password, account.login)
+        if problem:
+            err.print(f"[red]password: {problem}[/red]")
+            raise typer.Exit(2)
+        set_password(account, password)
+        n = revoke(s, account.store, account.agent, kind="session")
+        audit(s, account.store, "cli", account.agent, "password.reset", None,
+              {"locked": False, "sessions_ended": n})  # fmt: skip
     err.print(f"password of {login} reset; {n} web session(s) ended")
 
 

@@ -4,6 +4,8 @@ unusable output paths are one line and exit code 2; what a read left out is poin
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,10 +13,27 @@ import typer
 from rich.console import Console
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from kefu.engine.readers import ReadStats
     from kefu.engine.settings import Config
 
 err = Console(stderr=True, soft_wrap=True)  # a message stays one line, however long
+
+
+@contextmanager
+def migrated_transaction(db: str | None) -> Iterator[Session]:
+    """One transaction on the database at `db` brought to the latest schema first; the
+    engine is closed afterwards (a command's short use of the database)."""
+    from kefu.storage.db import make_engine, session_factory, upgrade
+
+    engine = make_engine(db)
+    try:
+        upgrade(engine)
+        with session_factory(engine).begin() as s:
+            yield s
+    finally:
+        engine.dispose()
 
 
 def settings_or_exit(path: Path | None) -> Config:

@@ -23,18 +23,12 @@ def create_command(
 ) -> None:
     """Create a staff token; it is printed once (only its SHA-256 is stored)."""
     from kefu.accounts.tokens import ROLES, create_token
-    from kefu.storage.db import make_engine, session_factory, upgrade
 
     if role not in ROLES:
         err.print(f"[red]--role must be one of {', '.join(ROLES)}[/red]")
         raise typer.Exit(2)
-    engine = make_engine(db)
-    try:
-        upgrade(engine)
-        with session_factory(engine).begin() as s:
-            token = create_token(s, store, agent, role, label)
-    finally:
-        engine.dispose()
+    with common.migrated_transaction(db) as s:
+        token = create_token(s, store, agent, role, label)
     err.print(f"token for {agent} ({role}) of store {store} — shown once, keep it safe:")
     typer.echo(token)
 
