@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from kefu.accounts.tokens import Principal
 from kefu.api.deps import FORBIDDEN, NOT_FOUND, UNAUTHORIZED, staff
@@ -322,13 +323,9 @@ def list_deliveries(
         q = select(d).where(d.store == store, d.endpoint == endpoint)
         if state is not None:
             q = q.where(d.state == state)
-        if before is not None:
-            q = q.where(d.id < before)
-        rows = list(s.scalars(q.order_by(d.id.desc()).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
+        rows, next_before = _newest_first(s, q, d.id, before, limit)
     items = [DeliveryOut.model_validate(r, from_attributes=True) for r in rows]
-    return DeliveryPage(items=items, next_before=rows[-1].id if more else None)
+    return DeliveryPage(items=items, next_before=next_before)
 
 
 @router.get("/{endpoint}/attempts", summary="Delivery log of an endpoint (supervisor)",
@@ -349,13 +346,22 @@ def list_attempts(
         q = select(t).where(t.store == store, t.endpoint == endpoint)
         if ok is not None:
             q = q.where(t.ok.is_(ok))
-        if before is not None:
-            q = q.where(t.id < before)
-        rows = list(s.scalars(q.order_by(t.id.desc()).limit(limit + 1)))
+        rows, next_before = _newest_first(s, q, t.id, before, limit)
+    items = [AttemptOut.model_validate(r, from_attributes=True) for r in rows]
+    return AttemptPage(items=items, next_before=next_before)
+
+
+def _newest_first(
+    s: Session, q: Any, id_col: Any, before: int | None, limit: int
+) -> tuple[list[Any], int | None]:
+    """One page of `q` by descending id below `before`, and the cursor of the next page
+    (None on the last): one row more than the page tells whether there is one."""
+    if before is not None:
+        q = q.where(id_col < before)
+    rows = list(s.scalars(q.order_by(id_col.desc()).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
-    items = [AttemptOut.model_validate(r, from_attributes=True) for r in rows]
-    return AttemptPage(items=items, next_before=rows[-1].id if more else None)
+    return rows, (rows[-1].id if more else None)
 
 
 @router.post("/{endpoint}/deliveries/{delivery_id}/redeliver",
