@@ -64,8 +64,7 @@ def me(request: Request, p: Principal = Depends(principal)) -> Any:
     tz = service.engine.settings(p.store).tz
     now = datetime.fromtimestamp(service.clock.now() / 1000, tz)
     offset = now.utcoffset()
-    from kefu.api.webapp import store_name
-    from kefu.conversations.service import agent_names
+    from kefu.conversations.service import agent_names, store_name
 
     agent_name = agent_names(service, p.store).get(p.agent, p.agent) if p.agent else None
     return Me(store=p.store, role=p.role, agent=p.agent, buyer=p.buyer, timezone=str(tz),

@@ -445,7 +445,7 @@ Code = Annotated[str, PathParam(min_length=1, max_length=128)]
                                                       **GONE})  # fmt: skip
 def show_invitation(code: Code, request: Request) -> Any:
     """The store, agent id, nickname and role an invitation carries, while it is pending."""
-    from kefu.api.webapp import store_name
+    from kefu.conversations.service import store_name
 
     svc = _svc(request)
     with svc.sessions() as s:

@@ -153,7 +153,7 @@ def demo_command(
     """Start a demo store: simulated history, then the live server with a simulated stream."""
     import uvicorn
 
-    from kefu.api.app import create_app
+    from kefu.server.app import create_app
     from kefu.runtime.service import EngineService
     from kefu.sim.responder import Responder, simulated_team
     from kefu.storage.db import make_engine, upgrade

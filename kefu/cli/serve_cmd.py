@@ -58,7 +58,7 @@ def serve_command(
     """Run the live server: ingest events, apply the rules, keep timers, serve the API."""
     import uvicorn
 
-    from kefu.api.app import create_app
+    from kefu.server.app import create_app
     from kefu.runtime.service import EngineService
     from kefu.storage.db import database_url, make_engine, upgrade
     from kefu.webhooks.worker import enabled_by_env

@@ -253,7 +253,7 @@ def buyer_state(request: Request, p: Principal = Depends(buyer)) -> Any:
     """`state` agent / queued / bot / closed / none, the serving person's nickname and the
     queue position (1 = next): the widget re-reads it after every assign, queue, transfer and
     reassignment instead of replaying the transcript's history."""
-    from kefu.api.webapp import store_name
+    from kefu.conversations.service import store_name
 
     svc = _service(request)
     assert p.buyer is not None

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from kefu.api.deps import FORBIDDEN, NOT_FOUND, UNAUTHORIZED, staff
 from kefu.api.params import csv_download, day_range
+from kefu.conversations.report_schemas import HandoffReport
 
 router = APIRouter(
     prefix="/api/v1/stores/{store}/reports",
@@ -36,7 +37,8 @@ def _report(state: Any, store: str, lo: Any, hi: Any) -> dict[str, Any]:
     return doc
 
 
-@router.get("/handoff", summary="转人工 report: per A/B arm, rollout bucket and tier, with CIs")
+@router.get("/handoff", summary="转人工 report: per A/B arm, rollout bucket and tier, with CIs",
+            response_model=HandoffReport)  # fmt: skip
 async def handoff_report(
     request: Request,
     store: str,

@@ -360,3 +360,13 @@ class Fanout:
 def view_dict(v: ConversationView) -> dict[str, Any]:
     """A conversation view as JSON."""
     return asdict(v)
+
+
+def store_name(service: EngineService, store: str) -> str:
+    """What people see of a store: its own name, else the shop its sub-accounts are named
+    after (山野茶坊:小宇), else the id."""
+    from kefu.storage.models import Store
+
+    with service.sessions() as s:
+        row = s.get(Store, store)
+    return store_display_name(service, row.name if row is not None else None, store)

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kefu.accounts.tokens import buyer_token, create_token
-from kefu.api.app import create_app
+from kefu.server.app import create_app
 from kefu.engine.clock import VirtualClock
 from kefu.engine.settings import parse_config
 from kefu.runtime.service import EngineService

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from kefu.api.app import create_app
+from kefu.server.app import create_app
 from kefu.cli import report_cmd
 from kefu.conversations import report_api
 from kefu.conversations.gate import bucket

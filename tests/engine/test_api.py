@@ -6,7 +6,7 @@ import json
 
 from fastapi.testclient import TestClient
 
-from kefu.api.app import create_app
+from kefu.server.app import create_app
 from kefu.engine.settings import parse_config
 from kefu.runtime.service import EngineService
 from kefu.testing import staff_headers

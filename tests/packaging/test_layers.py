@@ -45,3 +45,20 @@ def test_live_state_is_read_through_the_service_under_its_lock() -> None:
             if "engine.states" in line:
                 offenders.append(f"{rel}:{n}")
     assert offenders == []
+
+
+def test_only_the_cli_may_import_the_server() -> None:
+    server = _contracts()["Only the CLI imports the server (the app and its workers)"]
+    assert set(server["source_modules"]) == _packages() - {"kefu.cli", "kefu.server"}
+
+
+def test_the_server_keeps_one_background_worker_per_file() -> None:
+    """Like Zulip's queue workers: each worker is a module of kefu/server/workers that
+    registers exactly one worker class, so you always know where background work runs."""
+    from kefu.server.workers import WORKERS, load_all
+
+    load_all()
+    files = sorted(
+        p.stem for p in (ROOT / "kefu/server/workers").glob("*.py") if p.stem != "__init__"
+    )
+    assert sorted(w.__module__.rsplit(".", 1)[1] for w in WORKERS.values()) == files

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from kefu.api.events import FOREIGN, MAX_EVENTS
+from kefu.server.events import FOREIGN, MAX_EVENTS
 from kefu.storage import models
 from tests.accounts.support import T0, Live
 

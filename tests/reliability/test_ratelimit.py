@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from kefu.api import ratelimit
-from kefu.api.app import create_app
+from kefu.server.app import create_app
 from kefu.api.ratelimit import Limit, LocalBuckets, RateLimiter, parse_limit
 from kefu.engine.clock import VirtualClock
 from kefu.runtime.service import EngineService

@@ -9,7 +9,7 @@ import msgspec
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from kefu.api.app import create_app
+from kefu.server.app import create_app
 from kefu.engine.clock import VirtualClock
 from kefu.engine.events import parse_ts
 from kefu.engine.settings import parse_config

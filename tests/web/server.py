@@ -12,8 +12,8 @@ import argparse
 
 import uvicorn
 
-from kefu.api.app import create_app
-from kefu.api.webapp import mount_webapp
+from kefu.server.app import create_app
+from kefu.server.webapp import mount_webapp
 from kefu.runtime.service import EngineService
 from kefu.engine.settings import load_config
 from kefu.storage.db import make_engine, upgrade

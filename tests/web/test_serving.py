@@ -1,4 +1,4 @@
-"""Serving the web app (`kefu.api.webapp`) and its read routes, without a browser: the SPA
+"""Serving the web app (`kefu.server.webapp`) and its read routes, without a browser: the SPA
 fallback and cache headers, the page shown when the app is not built, and the product,
 agent, order and widget routes with their tenancy (another store's token gets 404)."""
 
@@ -12,8 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kefu.accounts.tokens import buyer_token, create_token
-from kefu.api.app import create_app
-from kefu.api.webapp import mount_webapp
+from kefu.server.app import create_app
+from kefu.server.webapp import mount_webapp
 from kefu.runtime.service import EngineService
 from kefu.engine.settings import parse_config
 from kefu.storage.db import make_engine

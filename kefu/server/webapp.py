@@ -28,6 +28,7 @@ from starlette.types import Scope
 
 from kefu.accounts.tokens import Principal
 from kefu.api.deps import FORBIDDEN, NOT_FOUND, UNAUTHORIZED, buyer, staff
+from kefu.conversations.service import store_name
 from kefu.engine.output import format_ts
 from kefu.runtime.service import EngineService
 
@@ -313,14 +314,3 @@ def buyer_widget(request: Request, p: Principal = Depends(buyer)) -> Any:
         "button_ttl_s": settings.handoff.ms("button_ttl") / 1000,
         "greeting": settings.bot.greeting if settings.bot.enabled else "",
     }
-
-
-def store_name(svc: EngineService, store: str) -> str:
-    """What people see of a store: its own name, else the shop its sub-accounts are named
-    after (山野茶坊:小宇), else the id."""
-    from kefu.conversations.service import store_display_name
-    from kefu.storage.models import Store
-
-    with svc.sessions() as s:
-        row = s.get(Store, store)
-    return store_display_name(svc, row.name if row is not None else None, store)

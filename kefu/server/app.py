@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from kefu import __version__
-from kefu.api import events as events_api
-from kefu.api import health as health_api
-from kefu.api import home as home_api
-from kefu.api import settings as settings_api
 from kefu.engine.actions import Action
 from kefu.engine.events import Event
 from kefu.faq import api as faq_api
@@ -22,6 +18,10 @@ from kefu.guide import api as guide_api
 from kefu.guide import panel_api as guide_panel_api
 from kefu.insight import api as insight_api
 from kefu.runtime.service import EngineService
+from kefu.server import events as events_api
+from kefu.server import health as health_api
+from kefu.server import home as home_api
+from kefu.server import settings as settings_api
 from kefu.traffic import api as traffic_api
 from kefu.urge import api as urge_api
 
@@ -39,15 +39,12 @@ def create_app(
     warm_reports: bool = False,
     webhooks: bool = False,
 ) -> FastAPI:
-    """The kefu HTTP API bound to one engine service; fires due timers every tick.
+    """The kefu HTTP API bound to one engine service, with its background workers.
 
     After each commit the service's `on_commit` fans out to the WebSocket hub; with
-    `redis_url` the hub is bridged to the other `kefu serve` processes. The insight
-    roll-ups of stores with new events are refreshed every `rollup_every_s` in the
-    background (0, the default: only when a report asks; or run `kefu insight follow`).
-    With `warm_bot` the FAQ bot's dictionaries load in a thread as the server starts; with
-    `warm_reports` the insight reports' SQL is compiled there too (kefu.insight.metrics).
-    With `webhooks` this process runs a webhook delivery worker (kefu.webhooks.worker).
+    `redis_url` the hub is bridged to the other `kefu serve` processes. Which workers run
+    (kefu.server.workers: the ticker firing due timers, roll-up refresh, FAQ re-learning,
+    warm-ups, webhook delivery) follows the options (kefu.server.options.Options).
     """
     import asyncio
 
@@ -58,7 +55,19 @@ def create_app(
     from kefu.conversations.service import Fanout
     from kefu.insight.rollup import Rollups
     from kefu.realtime.hub import Hub, RedisBridge
+    from kefu.server.options import Options
+    from kefu.server.workers import Context, load_all
 
+    options = Options(
+        tick_seconds=tick_seconds,
+        redis_url=redis_url,
+        learn_check_seconds=learn_check_seconds,
+        rate_limit=rate_limit,
+        rollup_every_s=rollup_every_s,
+        warm_bot=warm_bot,
+        warm_reports=warm_reports,
+        webhooks=webhooks,
+    )
     hub = Hub()
     fanout = Fanout(service, hub)
     rollups = Rollups(service.db, service.config)
@@ -67,78 +76,23 @@ def create_app(
         fanout(actions, events)
         rollups.on_commit(actions, events)
 
-    # marking stores dirty only matters when the ticker refreshes them
+    # marking stores dirty only matters when a worker refreshes them
     service.on_commit = on_commit if rollup_every_s > 0 else fanout
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        stop = asyncio.Event()
         hub.bind(asyncio.get_running_loop())
         bridge = RedisBridge(hub, redis_url) if redis_url else None
         if bridge is not None:
             await asyncio.to_thread(bridge.start)
-
-        async def ticker() -> None:
-            while not stop.is_set():
-                await asyncio.to_thread(service.refresh)  # other processes' events (PostgreSQL)
-                await asyncio.to_thread(service.tick)
-                if rollup_every_s > 0:
-                    try:  # reports find the roll-ups at most `rollup_every_s` behind
-                        await asyncio.to_thread(rollups.refresh_dirty, rollup_every_s)
-                    except Exception:  # a failed refresh is retried with the next events
-                        log.exception("insight roll-up refresh failed")
-                with suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), tick_seconds)
-
-        async def learner() -> None:
-            """The FAQ bot re-learns each store every `bot.learn_every` (claimed in the DB)."""
-            from kefu.faq.live import relearn_due
-
-            while not stop.is_set():
-                with suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), learn_check_seconds)
-                if not stop.is_set():
-                    try:
-                        await asyncio.to_thread(relearn_due, service, service.clock.now())
-                    except Exception:  # a failed run is retried next period, never fatal
-                        log.exception("FAQ re-learning failed")
-
-        background: set[asyncio.Task[None]] = set()
-        if warm_bot:
-            from kefu.faq.index import warm
-
-            async def warm_up() -> None:
-                try:
-                    await asyncio.to_thread(warm)
-                except Exception:  # the bot then loads them with its first answer
-                    log.exception("FAQ bot warm-up failed")
-
-            background.add(asyncio.create_task(warm_up()))  # kept until done (RUF006)
-        if warm_reports:
-            from kefu.insight.metrics import warm_sql
-
-            async def warm_insight() -> None:
-                try:
-                    await asyncio.to_thread(warm_sql, (None, ("funnel", "sales")))
-                except Exception:  # the first report then compiles its own
-                    log.exception("report warm-up failed")
-
-            background.add(asyncio.create_task(warm_insight()))
-        task = asyncio.create_task(ticker())
-        learning = asyncio.create_task(learner())
-        hooks = None
-        if webhooks:
-            from kefu.webhooks.worker import Worker
-
-            hooks = asyncio.create_task(Worker(service.sessions).run(stop))
+        ctx = Context(service, rollups, options, asyncio.Event())
+        workers = [cls() for cls in load_all().values() if cls.wanted(options)]
+        tasks = [asyncio.create_task(w.run(ctx), name=w.name) for w in workers]
         try:
             yield
         finally:
-            stop.set()
-            await task
-            await learning
-            if hooks is not None:  # the webhook worker ends its round and stops
-                await hooks
+            ctx.stop.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
             if bridge is not None:
                 await asyncio.to_thread(bridge.stop)
             await asyncio.to_thread(service.close)
@@ -197,7 +151,7 @@ def create_app(
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    from kefu.api.webapp import mount_webapp
+    from kefu.server.webapp import mount_webapp
 
     mount_webapp(app)  # the web app at /app (built by `make setup`)
     return app
