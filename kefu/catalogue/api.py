@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field, field_validator
 from kefu.accounts.tokens import Principal
 from kefu.api.deps import FORBIDDEN, NOT_FOUND, UNAUTHORIZED, staff
 from kefu.catalogue.parse import MAX_BYTES, CatalogueError, Parsed, parse
+from kefu.catalogue.schemas import CatalogueImport, ProductOut, ProductPage
 from kefu.engine.readers import Rejected
 
 router = APIRouter(
@@ -118,7 +119,8 @@ def import_rows(svc: Any, store: str, parsed: Parsed) -> dict[str, Any]:
 
 
 @router.post("/import", summary="Upload a catalogue CSV or XLSX (supervisor)",
-             openapi_extra=_UPLOAD_BODY, responses=_BAD_FILE)  # fmt: skip
+             openapi_extra=_UPLOAD_BODY, responses=_BAD_FILE,
+             response_model=CatalogueImport)  # fmt: skip
 async def upload(
     request: Request, store: str, _: Principal = Depends(staff("supervisor"))
 ) -> dict[str, Any]:
@@ -136,7 +138,8 @@ async def upload(
     return await asyncio.to_thread(import_rows, _svc(request), store, parsed)
 
 
-@router.get("/products", summary="The store's products: search and pages")
+@router.get("/products", summary="The store's products: search and pages",
+            response_model=ProductPage)  # fmt: skip
 def list_products(
     request: Request,
     store: str,
@@ -171,7 +174,8 @@ def _get(svc: Any, store: str, product: str) -> Any:
     return p
 
 
-@router.get("/products/{product}", summary="One product with its attributes and urge text")
+@router.get("/products/{product}", summary="One product with its attributes and urge text",
+            response_model=ProductOut)  # fmt: skip
 def get_product(
     request: Request, store: str, product: str, _: Principal = Depends(staff())
 ) -> dict[str, Any]:
@@ -186,7 +190,8 @@ def _log(svc: Any, event: dict[str, Any]) -> None:
         raise HTTPException(422, f"{r.field}: {r.reason}" if r.field else r.reason)
 
 
-@router.put("/products/{product}", summary="Create or update a product (supervisor)")
+@router.put("/products/{product}", summary="Create or update a product (supervisor)",
+            response_model=ProductOut)  # fmt: skip
 def put_product(
     request: Request, store: str, product: str, body: ProductIn,
     _: Principal = Depends(staff("supervisor")),
@@ -205,7 +210,8 @@ def put_product(
     return product_out(_get(svc, store, product))
 
 
-@router.post("/products/{product}/disable", summary="Take a product off sale (supervisor)")
+@router.post("/products/{product}/disable", summary="Take a product off sale (supervisor)",
+             response_model=ProductOut)  # fmt: skip
 def disable_product(
     request: Request, store: str, product: str, _: Principal = Depends(staff("supervisor"))
 ) -> dict[str, Any]:

@@ -17,6 +17,15 @@ from kefu.api.deps import FORBIDDEN, NOT_FOUND, UNAUTHORIZED, staff
 from kefu.faq import editor
 from kefu.faq import live as faq_live
 from kefu.faq.learn import Proposal, ReviewError, approve, edit, reject
+from kefu.faq.schemas import (
+    Assist,
+    Entry,
+    EntryPage,
+    Learnt,
+    ProposalOut,
+    ProposalPage,
+    TryResult,
+)
 
 router = APIRouter(
     prefix="/api/v1/stores/{store}/faq",
@@ -122,7 +131,8 @@ def _page(items: list[dict[str, Any]], after: str | None, limit: int) -> tuple[l
     return items[:limit], (items[limit - 1]["faq"] if len(items) > limit else None)
 
 
-@router.get("", summary="The store's FAQ entries (what the bot answers from)")
+@router.get("", summary="The store's FAQ entries (what the bot answers from)",
+            response_model=EntryPage)  # fmt: skip
 def list_entries(
     request: Request,
     store: str,
@@ -158,7 +168,8 @@ def _save(request: Request, store: str, faq: str, body: EntryIn) -> dict[str, An
     return found if found is not None else {"faq": faq, **body.model_dump()}
 
 
-@router.post("", summary="Create a FAQ entry with a new id (supervisor)", status_code=201)
+@router.post("", summary="Create a FAQ entry with a new id (supervisor)", status_code=201,
+             response_model=Entry)  # fmt: skip
 def create_entry(
     request: Request, store: str, body: EntryIn, _: Principal = Depends(staff("supervisor"))
 ) -> dict[str, Any]:
@@ -168,7 +179,8 @@ def create_entry(
     return _save(request, store, f"faq-{uuid.uuid4().hex[:10]}", body)
 
 
-@router.post("/try", summary="Try a question on the live bot (what it would answer)")
+@router.post("/try", summary="Try a question on the live bot (what it would answer)",
+             response_model=TryResult)  # fmt: skip
 def try_entry(
     request: Request, store: str, body: TryIn, _: Principal = Depends(staff())
 ) -> dict[str, Any]:
@@ -183,7 +195,8 @@ def _proposal_out(p: Proposal) -> dict[str, Any]:
     return out
 
 
-@router.get("/proposals", summary="Learnt FAQ proposals with their evidence (supervisor)")
+@router.get("/proposals", summary="Learnt FAQ proposals with their evidence (supervisor)",
+            response_model=ProposalPage)  # fmt: skip
 def list_proposals(
     request: Request,
     store: str,
@@ -226,7 +239,7 @@ def _decide(request: Request, store: str, pid: str, p: Principal, step: Any) -> 
 
 
 @router.post("/proposals/{pid}/approve", summary="Approve: the bot answers with it",
-             responses=CONFLICT)  # fmt: skip
+             responses=CONFLICT, response_model=ProposalOut)  # fmt: skip
 def approve_proposal(
     request: Request, store: str, pid: str, p: Principal = Depends(staff("supervisor"))
 ) -> dict[str, Any]:
@@ -235,7 +248,7 @@ def approve_proposal(
 
 
 @router.post("/proposals/{pid}/reject", summary="Reject: never answered with, not proposed again",
-             responses=CONFLICT)  # fmt: skip
+             responses=CONFLICT, response_model=ProposalOut)  # fmt: skip
 def reject_proposal(
     request: Request, store: str, pid: str, body: RejectIn | None = None,
     p: Principal = Depends(staff("supervisor")),
@@ -246,7 +259,7 @@ def reject_proposal(
 
 
 @router.put("/proposals/{pid}", summary="Edit a proposal's wording (it then answers as edited)",
-            responses=CONFLICT)  # fmt: skip
+            responses=CONFLICT, response_model=ProposalOut)  # fmt: skip
 def edit_proposal(
     request: Request, store: str, pid: str, body: EditIn,
     p: Principal = Depends(staff("supervisor")),
@@ -262,7 +275,7 @@ def edit_proposal(
     return _decide(request, store, pid, p, step)
 
 
-@router.get("/{faq}", summary="One FAQ entry (enabled or not)")
+@router.get("/{faq}", summary="One FAQ entry (enabled or not)", response_model=Entry)
 def get_entry(
     request: Request, store: str, faq: str, _: Principal = Depends(staff())
 ) -> dict[str, Any]:
@@ -273,7 +286,7 @@ def get_entry(
     return found
 
 
-@router.put("/{faq}", summary="Create or replace a FAQ entry (supervisor)")
+@router.put("/{faq}", summary="Create or replace a FAQ entry (supervisor)", response_model=Entry)
 def put_entry(
     request: Request, store: str, faq: str, body: EntryIn,
     _: Principal = Depends(staff("supervisor")),
@@ -298,7 +311,8 @@ def delete_entry(
     _ingest(svc, off)
 
 
-@router.post("/learn", summary="Learn proposals from the store's conversations now")
+@router.post("/learn", summary="Learn proposals from the store's conversations now",
+             response_model=Learnt)  # fmt: skip
 async def learn_now(
     request: Request, store: str, _: Principal = Depends(staff("supervisor"))
 ) -> dict[str, Any]:
@@ -309,7 +323,7 @@ async def learn_now(
     return {"store": store, **counts}
 
 
-@assist_router.get("/conversations/{conversation}/assist",
+@assist_router.get("/conversations/{conversation}/assist", response_model=Assist,
                    summary="Smart assist: replies for the latest message")  # fmt: skip
 def assist(
     request: Request,

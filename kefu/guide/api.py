@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from kefu.api.deps import FORBIDDEN, UNAUTHORIZED, staff
 from kefu.api.params import parse_day
+from kefu.guide.schemas import Leaderboards
 
 router = APIRouter(
     prefix="/api/v1/stores/{store}/guide",
@@ -18,7 +19,8 @@ router = APIRouter(
 )
 
 
-@router.get("/leaderboards", summary="The guide's three leaderboards of a day (default: yesterday)")
+@router.get("/leaderboards", summary="The guide's three leaderboards of a day (default: yesterday)",
+            response_model=Leaderboards)  # fmt: skip
 def leaderboards(
     request: Request,
     store: str,

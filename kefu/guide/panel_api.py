@@ -16,6 +16,7 @@ from kefu.accounts.tokens import Principal
 from kefu.api.deps import FORBIDDEN, NOT_FOUND, UNAUTHORIZED, staff
 from kefu.conversations import service as live
 from kefu.conversations.api import CONFLICT, INVALID, Posted, _emit, _owned, _shown, _writable
+from kefu.guide.schemas import Panel
 
 router = APIRouter(
     prefix="/api/v1/stores/{store}/conversations/{conversation}/guide",
@@ -59,7 +60,8 @@ def _item(st: Any, pid: str) -> dict[str, Any]:
             "stock": p.stock, "status": p.status}  # fmt: skip
 
 
-@router.get("", summary="The conversation's latest guide panel (inquired item first)")
+@router.get("", summary="The conversation's latest guide panel (inquired item first)",
+            response_model=Panel)  # fmt: skip
 def read_panel(
     store: str, conversation: str, request: Request, _: Principal = Depends(staff())
 ) -> dict[str, Any]:

@@ -14,6 +14,16 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
 
 from kefu.api.deps import FORBIDDEN, UNAUTHORIZED, staff
 from kefu.api.params import csv_download, csv_text, day_range, parse_day
+from kefu.traffic.schemas import (
+    Audience,
+    Churn,
+    KeywordImport,
+    ProductFunnel,
+    Ranking,
+    Suggestions,
+    TrafficReport,
+    TrafficToday,
+)
 
 router = APIRouter(
     prefix="/api/v1/stores/{store}",
@@ -50,7 +60,8 @@ def _session(request: Request, store: str, others: bool = False) -> Any:
     return Session(facts)
 
 
-@router.get("/traffic", summary="Product-card traffic (metrics.md §7)")
+@router.get("/traffic", summary="Product-card traffic (metrics.md §7)",
+            response_model=TrafficReport)  # fmt: skip
 def traffic(
     request: Request,
     store: str,
@@ -86,7 +97,8 @@ def traffic(
             "rows": [{**k, **v} for k, v in found]}  # fmt: skip
 
 
-@router.get("/traffic/today", summary="Today by hour against yesterday (real time)")
+@router.get("/traffic/today", summary="Today by hour against yesterday (real time)",
+            response_model=TrafficToday)  # fmt: skip
 def today(request: Request, store: str) -> dict[str, Any]:
     """Today's §7 ids until now, hour by hour, next to yesterday's hours; today's totals so
     far against yesterday's until the same time of day."""
@@ -98,7 +110,8 @@ def today(request: Request, store: str) -> dict[str, Any]:
     return reports.realtime(_session(request, store), store, service.clock.now(), clock)
 
 
-@router.get("/traffic/products/{product}", summary="One product's card funnel across sources")
+@router.get("/traffic/products/{product}", summary="One product's card funnel across sources",
+            response_model=ProductFunnel)  # fmt: skip
 def product_funnel(
     request: Request,
     store: str,
@@ -114,7 +127,8 @@ def product_funnel(
     return reports.funnel(_session(request, store), store, product, Window.days(lo, hi))
 
 
-@router.get("/traffic/audience", summary="Card audience by source and by whether they bought")
+@router.get("/traffic/audience", summary="Card audience by source and by whether they bought",
+            response_model=Audience)  # fmt: skip
 def audience(
     request: Request, store: str, date_from: str | None = _FROM, date_to: str | None = _TO
 ) -> dict[str, Any]:
@@ -126,7 +140,8 @@ def audience(
     return reports.audience(_session(request, store), store, Window.days(lo, hi))
 
 
-@router.get("/traffic/churn", summary="Churned card clickers and where they went")
+@router.get("/traffic/churn", summary="Churned card clickers and where they went",
+            response_model=Churn)  # fmt: skip
 def churn(
     request: Request,
     store: str,
@@ -163,7 +178,8 @@ def _ranked(request: Request, store: str, window: int, to: str | None, sort: str
     return {"store": store, **rank(table, window, last, sort, limit)}
 
 
-@router.get("/keywords", summary="Market keywords ranked over a window (metrics.md §8)")
+@router.get("/keywords", summary="Market keywords ranked over a window (metrics.md §8)",
+            response_model=Ranking)  # fmt: skip
 def keywords(
     request: Request,
     store: str,
@@ -183,7 +199,8 @@ def keywords(
     return out
 
 
-@router.get("/keywords/suggest", summary="Title keywords for a product")
+@router.get("/keywords/suggest", summary="Title keywords for a product",
+            response_model=Suggestions)  # fmt: skip
 def keyword_suggestions(
     request: Request,
     store: str,
@@ -214,7 +231,8 @@ def keyword_suggestions(
             "to": ranked["to"], "suggestions": suggest(ranked, title, category, limit)}  # fmt: skip
 
 
-@router.post("/keywords", summary="Import daily keyword data (CSV body)")
+@router.post("/keywords", summary="Import daily keyword data (CSV body)",
+             response_model=KeywordImport)  # fmt: skip
 def import_keywords(
     request: Request,
     store: str,

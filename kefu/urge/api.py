@@ -15,6 +15,7 @@ from kefu.insight.metrics import URGE_IDS
 from kefu.storage.models import Action, Message, Product
 from kefu.urge.copy import MAX_LEN, generated_text
 from kefu.urge.reviews import points
+from kefu.urge.schemas import UrgePage, UrgePreview, UrgeStats
 
 router = APIRouter(
     prefix="/api/v1/stores/{store}/urge",
@@ -24,7 +25,8 @@ router = APIRouter(
 )
 
 
-@router.get("/stats", summary="Urge stats (metrics.md §5) per day and for the range")
+@router.get("/stats", summary="Urge stats (metrics.md §5) per day and for the range",
+            response_model=UrgeStats)  # fmt: skip
 def stats(
     request: Request,
     store: str,
@@ -53,7 +55,8 @@ def stats(
     return {"store": store, "from": date_from, "to": date_to, "totals": totals, "days": days}
 
 
-@router.get("/urges", summary="Urges sent, with their conversation transcripts")
+@router.get("/urges", summary="Urges sent, with their conversation transcripts",
+            response_model=UrgePage)  # fmt: skip
 def urges(
     request: Request,
     store: str,
@@ -123,7 +126,8 @@ def urges(
     return {"items": items, "next_after": last}
 
 
-@router.get("/preview", summary="What each copy mode would send for a product")
+@router.get("/preview", summary="What each copy mode would send for a product",
+            response_model=UrgePreview)  # fmt: skip
 def preview(request: Request, store: str, product: str) -> Any:
     """The `item`, `generated` and `generic` texts for `product`, with their lengths."""
     service = request.app.state.service
