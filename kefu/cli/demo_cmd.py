@@ -153,8 +153,8 @@ def demo_command(
     """Start a demo store: simulated history, then the live server with a simulated stream."""
     import uvicorn
 
-    from kefu.server.app import create_app
     from kefu.runtime.service import EngineService
+    from kefu.server.app import create_app
     from kefu.sim.responder import Responder, simulated_team
     from kefu.storage.db import make_engine, upgrade
 

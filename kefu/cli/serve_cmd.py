@@ -58,8 +58,8 @@ def serve_command(
     """Run the live server: ingest events, apply the rules, keep timers, serve the API."""
     import uvicorn
 
-    from kefu.server.app import create_app
     from kefu.runtime.service import EngineService
+    from kefu.server.app import create_app
     from kefu.storage.db import database_url, make_engine, upgrade
     from kefu.webhooks.worker import enabled_by_env
 

@@ -48,7 +48,6 @@ import pyarrow as pa
 from scipy import stats
 
 from kefu.conversations.routing import REASSIGN_TIMEOUT
-from kefu.engine import actions as act
 from kefu.engine.events import Event
 from kefu.engine.readers import ReadStats
 from kefu.engine.settings import Config
@@ -68,17 +67,6 @@ TREATMENT = "button"
 CONTROLS = ("no_button", "outside_rollout")  # random splits by stable hash; tiers are not
 DIMENSIONS = ("variant", "bucket", "tier")
 SECTIONS = {"total": "totals", "variant": "variants", "bucket": "buckets", "tier": "tiers"}
-
-HANDOFF_SCHEMA = pa.schema(
-    [
-        ("cid", pa.int64()),
-        ("store", pa.string()),
-        ("variant", pa.string()),
-        ("shown", pa.bool_()),
-        ("bucket", pa.int64()),
-        ("tier", pa.string()),
-    ]
-)
 
 # Rates: id → (numerator id, denominator id); the denominator is the rate's n.
 RATES: dict[str, tuple[str, str]] = {
@@ -140,44 +128,13 @@ def n_of(metric: str) -> str | None:
 
 
 # -- facts --------------------------------------------------------------------------------------
-class HandoffFacts(FactsBuilder):
-    """The insight fact tables plus `handoff`: each button decision with bucket and tier.
-
-    The tier travels on the decision (`handoff.button`'s `tier`: what the gate saw), so the
-    same builder reads a replay or what the live service committed.
-    """
-
-    def __init__(self, config: Config) -> None:
-        super().__init__(config)
-        self._handoff: list[tuple[object, ...]] = []
-
-    def add_actions(self, actions: Iterable[act.Action]) -> None:
-        """Record the actions as `FactsBuilder` does, and each `handoff.button` decision."""
-        batch = list(actions)
-        super().add_actions(batch)
-        for a in batch:
-            if isinstance(a, act.HandoffButton):
-                cid = self._conversation(a.store, a.conversation, a.buyer, a.ts)
-                self._handoff.append((cid, a.store, a.variant, a.shown, a.bucket, a.tier))
-
-    def tables(self) -> dict[str, pa.Table]:
-        """Every insight fact table plus `handoff`."""
-        out = super().tables()
-        cols = list(zip(*self._handoff, strict=True)) if self._handoff else [()] * 6
-        out["handoff"] = pa.Table.from_arrays(
-            [pa.array(list(c), type=f.type) for c, f in zip(cols, HANDOFF_SCHEMA, strict=True)],
-            schema=HANDOFF_SCHEMA,
-        )
-        return out
-
-
 def facts_from_events(
     events: Iterable[Event], config: Config, on_progress: Progress | None = None, total: int = 0
 ) -> dict[str, pa.Table]:
     """Replay time-ordered `events` with the engine; the report's fact tables."""
-    builder = HandoffFacts(config)
+    builder = FactsBuilder(config)
     run(events, default_engine(config), builder, on_progress, total)
-    return builder.tables()
+    return {**builder.tables(), "handoff": builder.handoff()}
 
 
 def facts_from_log(
@@ -191,13 +148,11 @@ def facts_from_log(
 
 def facts_from_db(db: Any, store: str, config: Config) -> dict[str, pa.Table]:
     """The report's fact tables of `store` from what the live service committed (its log and
-    outbox, `kefu.insight.decisions`): no rules run again."""
-    from kefu.insight.decisions import project_store
+    outbox, `kefu.insight.decisions`): no rules run again. The server reads the roll-ups
+    instead (`Rollups.facts(..., handoff=True)`: only the range's buyers)."""
+    from kefu.insight.from_db import facts_from_db as insight_facts
 
-    builder = HandoffFacts(config)
-    with db.connect() as conn:
-        project_store(conn, store, builder)
-    return builder.tables()
+    return insight_facts(db, store, config, handoff=True)
 
 
 # -- expressions --------------------------------------------------------------------------------

@@ -1,9 +1,8 @@
 """The 转人工 hand-off report over HTTP: a supervisor's view of the store's A/B and rollout.
 
-Computed like `kefu report handoff`: the store's event log is replayed from the database
-through the engine (deterministic, so the same decisions the live service made; the facts
-are kept until the log grows, `kefu.api.factcache`), then the same Ibis expressions run on
-DuckDB.
+Read from the insight roll-ups (`kefu.insight.rollup`: what the live service decided,
+caught up first, only the buyers active in the range), then the same Ibis expressions as
+`kefu report handoff` run on DuckDB. No rules run again and the store's log is not re-read.
 """
 
 from __future__ import annotations
@@ -25,14 +24,19 @@ router = APIRouter(
 )
 
 
-def _report(state: Any, store: str, lo: Any, hi: Any) -> dict[str, Any]:
-    from kefu.api.factcache import cached_facts
-    from kefu.conversations.report import compute, empty_store, facts_from_db
+def _report(request: Request, store: str, lo: Any, hi: Any) -> dict[str, Any]:
+    from kefu.conversations.report import compute, empty_store
+    from kefu.insight.metrics import day_number
+    from kefu.insight.service import rollups_of
 
-    service = state.service
-    facts = cached_facts(state, "handoff", store,
-                         lambda: facts_from_db(service.db, store, service.config))  # fmt: skip
-    doc = compute(facts, service.config, lo, hi)
+    rollups = rollups_of(request)
+    facts = rollups.facts(
+        [store],
+        day_number(lo) if lo is not None else None,
+        day_number(hi) if hi is not None else None,
+        handoff=True,
+    )
+    doc = compute(facts, rollups.config, lo, hi)
     doc["stores"] = {store: doc["stores"].get(store) or empty_store()}
     return doc
 
@@ -53,7 +57,7 @@ async def handoff_report(
     from kefu.conversations.report import csv_text
 
     lo, hi = day_range(date_from, date_to)
-    doc = await asyncio.to_thread(_report, request.app.state, store, lo, hi)
+    doc = await asyncio.to_thread(_report, request, store, lo, hi)
     if fmt == "csv":
         return csv_download(csv_text(doc), f"handoff-{store}.csv")
     section = doc["stores"][store]

@@ -17,7 +17,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from kefu.api.deps import FORBIDDEN, UNAUTHORIZED, staff
 from kefu.api.params import csv_download, day_range
 from kefu.insight.metrics import STORE_IDS, TOTAL_IDS
-from kefu.insight.rollup import Rollups
+from kefu.insight.schemas import InsightReport, TodayNumbers
+from kefu.insight.service import rollups_of
 
 router = APIRouter(
     prefix="/api/v1/stores/{store}/insight",
@@ -29,17 +30,6 @@ BY = ("store", "agent", "day")
 # Rates where less is better are benchmarked the other way round.
 LOWER_IS_BETTER = frozenset({"first_response_s", "avg_response_s", "queue_wait_s",
                              "queue_wait_p90_s", "transfer_failures"})  # fmt: skip
-
-
-def rollups_of(request: Request) -> Rollups:
-    """The app's roll-ups (`app.state.insight_rollups`), made on first use from the service."""
-    state = request.app.state
-    found: Rollups | None = getattr(state, "insight_rollups", None)
-    if found is None:
-        service = state.service
-        found = Rollups(service.db, service.config)
-        state.insight_rollups = found
-    return found
 
 
 def peer_benchmark(totals_by_store: dict[str, dict[str, Any]], store: str) -> dict[str, Any]:
@@ -57,7 +47,8 @@ def peer_benchmark(totals_by_store: dict[str, dict[str, Any]], store: str) -> di
     return out
 
 
-@router.get("", summary="Service-insight metrics (metrics.md §1–§3, §5, §6)")
+@router.get("", summary="Service-insight metrics (metrics.md §1–§3, §5, §6)",
+            response_model=InsightReport)  # fmt: skip
 def insight(
     request: Request,
     store: str,
@@ -99,7 +90,8 @@ def insight(
     return body
 
 
-@router.get("/today", summary="Today so far and yesterday until the same time (monitor)")
+@router.get("/today", summary="Today so far and yesterday until the same time (monitor)",
+            response_model=TodayNumbers)  # fmt: skip
 def today(request: Request, store: str) -> dict[str, Any]:
     """Key numbers of the store's current day (its timezone) so far, and of yesterday up to
     the same time of day: consultations, 3-minute reply rate, first response, inquiry

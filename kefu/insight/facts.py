@@ -158,6 +158,18 @@ SCHEMAS: dict[str, pa.Schema] = {
 }
 
 TABLES = tuple(SCHEMAS)
+# Every `handoff.button` decision with its rollout bucket and the store tier the gate saw:
+# the 转人工 report's population (kefu.conversations.report); not an insight metric table.
+HANDOFF_SCHEMA = pa.schema(
+    [
+        ("cid", _I64),
+        ("store", _STR),
+        ("variant", _STR),
+        ("shown", pa.bool_()),
+        ("bucket", _I64),
+        ("tier", _STR),
+    ]
+)
 _TRANSFER_KINDS = {"assigned", "queued", "failed", "ignored"}
 
 
@@ -171,6 +183,7 @@ class FactsBuilder:
         self._rows: dict[str, list[tuple[object, ...]]] = {name: [] for name in SCHEMAS}
         self._cid: dict[tuple[str, str], int] = {}
         self._conv: list[list[object]] = []  # mutable conversation rows, index = cid
+        self._handoff: list[tuple[object, ...]] = []  # HANDOFF_SCHEMA rows
         self._seq = 0
 
     # -- time -------------------------------------------------------------------------------
@@ -216,9 +229,12 @@ class FactsBuilder:
             row[6], row[7] = ts, reason
 
     def _button(
-        self, cid: int, store: str, buyer: str, ts: int, shown: bool, variant: str | None
-    ) -> None:
-        """The engine decided on the 转人工 button (the first decision counts)."""
+        self, cid: int, store: str, buyer: str, ts: int, shown: bool, variant: str | None,
+        bucket: int | None, tier: str | None,
+    ) -> None:  # fmt: skip
+        """The engine decided on the 转人工 button (the first decision counts for the
+        conversation; the 转人工 report keeps every decision)."""
+        self._handoff.append((cid, store, variant, shown, bucket, tier))
         row = self._conv[cid]
         if row[9] is None:
             row[9], row[10] = shown, variant
@@ -307,7 +323,7 @@ class FactsBuilder:
                 )
             elif isinstance(a, act.HandoffButton):
                 cid = self._conversation(store, a.conversation, a.buyer, ts)
-                self._button(cid, store, a.buyer, ts, a.shown, a.variant)
+                self._button(cid, store, a.buyer, ts, a.shown, a.variant, a.bucket, a.tier)
             elif isinstance(a, act.TransferResult):
                 if a.outcome in _TRANSFER_KINDS:
                     cid = self._conversation(store, a.conversation, a.buyer, ts)
@@ -344,6 +360,10 @@ class FactsBuilder:
             rows = self._conv if name == "conversations" else self._rows[name]
             out[name] = _to_table(rows, schema)
         return out
+
+    def handoff(self) -> pa.Table:
+        """The `handoff.button` decisions (HANDOFF_SCHEMA), for the 转人工 report."""
+        return _to_table(self._handoff, HANDOFF_SCHEMA)
 
 
 def _to_table(rows: list[tuple[object, ...]] | list[list[object]], schema: pa.Schema) -> pa.Table:

@@ -17,9 +17,15 @@ from kefu.insight.decisions import project_store
 from kefu.insight.facts import FactsBuilder
 
 
-def facts_from_db(db: SAEngine, store: str, config: Config) -> dict[str, pa.Table]:
-    """Fact tables of `store` as committed (timers the server has not fired yet: not yet)."""
+def facts_from_db(
+    db: SAEngine, store: str, config: Config, handoff: bool = False
+) -> dict[str, pa.Table]:
+    """Fact tables of `store` as committed (timers the server has not fired yet: not yet);
+    with `handoff`, the 转人工 report's `handoff` table too."""
     facts = FactsBuilder(config)
     with db.connect() as conn:
         project_store(conn, store, facts)
-    return facts.tables()
+    tables = facts.tables()
+    if handoff:
+        tables["handoff"] = facts.handoff()
+    return tables

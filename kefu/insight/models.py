@@ -29,6 +29,7 @@ FACT_COLUMNS: dict[str, list[tuple[str, TypeEngine[Any]]]] = {
         ("seq", BigInteger()), ("cid", BigInteger()), ("kind", String(8)),
         ("conversation", Id), ("ts_ms", BigInteger()), ("off_ms", BigInteger()),
         ("reason", _TEXT), ("shown", Boolean()), ("local_ms", BigInteger()),
+        ("bucket", BigInteger()), ("tier", _TEXT),
     ],
     "messages": [
         ("seq", BigInteger()), ("cid", BigInteger()), ("sender", String(16)), ("agent", Id),

@@ -56,12 +56,12 @@ from sqlalchemy.exc import IntegrityError
 from kefu.engine.events import Event
 from kefu.engine.settings import Config
 from kefu.insight.decisions import Cursor, feed, read_page
-from kefu.insight.facts import SCHEMAS, FactsBuilder
+from kefu.insight.facts import HANDOFF_SCHEMA, SCHEMAS, FactsBuilder
 from kefu.insight.models import BUYER_DAYS, CURSOR, FACT_COLUMNS, FACT_TABLES
 from kefu.storage.models import Event as EventRow
 
 DAY_MS = 86_400_000
-STATE_VERSION = 2  # bump when the follower's pickled state or the rows it writes change
+STATE_VERSION = 3  # bump when the follower's pickled state or the rows it writes change
 PAGE = 20_000  # events per refresh transaction
 REBUILD_PAGE = 100_000  # events per transaction of a full rebuild
 
@@ -81,6 +81,8 @@ MARKS_SCHEMA = pa.schema(
         ("reason", pa.string()),  # close: reason; button: the A/B variant
         ("shown", pa.bool_()),
         ("local_ms", pa.int64()),
+        ("bucket", pa.int64()),  # button: the rollout bucket
+        ("tier", pa.string()),  # button: the store tier the gate saw
     ]
 )
 # Row schema of each roll-up table as the builder makes it (`conversations` comes from marks).
@@ -122,7 +124,7 @@ class StreamFacts(FactsBuilder):
             off = self._offset(store, ts)
             self._rows["conv_marks"].append(
                 (self._next_seq(), cid, store, buyer, "open", conversation, ts, off, None, None,
-                 ts + off)
+                 ts + off, None, None)
             )  # fmt: skip
         return cid
 
@@ -132,15 +134,16 @@ class StreamFacts(FactsBuilder):
     def _closed(self, cid: int, store: str, buyer: str, ts: int, reason: str) -> None:
         self._rows["conv_marks"].append(
             (self._next_seq(), cid, store, buyer, "close", None, ts, None, reason, None,
-             self._local(store, ts))
+             self._local(store, ts), None, None)
         )  # fmt: skip
 
     def _button(
-        self, cid: int, store: str, buyer: str, ts: int, shown: bool, variant: str | None
-    ) -> None:
+        self, cid: int, store: str, buyer: str, ts: int, shown: bool, variant: str | None,
+        bucket: int | None, tier: str | None,
+    ) -> None:  # fmt: skip
         self._rows["conv_marks"].append(
             (self._next_seq(), cid, store, buyer, "button", None, ts, None, variant, shown,
-             self._local(store, ts))
+             self._local(store, ts), bucket, tier)
         )  # fmt: skip
 
     def _known_cid(self, store: str, conversation: str) -> int | None:
@@ -217,15 +220,30 @@ def rows_to_tables(rows: dict[str, list[tuple[Any, ...]]]) -> dict[str, pa.Table
     return arrow_to_facts(arrow)
 
 
-def arrow_to_facts(arrow: dict[str, pa.Table], as_of_ms: int | None = None) -> dict[str, pa.Table]:
-    """Roll-up tables (Arrow, builder schemas) → fact tables; `as_of_ms` drops later rows."""
+def handoff_from(marks: pa.Table) -> pa.Table:
+    """The 转人工 report's `handoff` table (every button decision) from conversation marks."""
+    buttons = marks.filter(pc.equal(marks.column("kind"), "button")).sort_by("seq")
+    return pa.table(
+        [buttons.column(c) for c in ("cid", "store", "reason", "shown", "bucket", "tier")],
+        schema=HANDOFF_SCHEMA,
+    )
+
+
+def arrow_to_facts(
+    arrow: dict[str, pa.Table], as_of_ms: int | None = None, handoff: bool = False
+) -> dict[str, pa.Table]:
+    """Roll-up tables (Arrow, builder schemas) → fact tables; `as_of_ms` drops later rows;
+    with `handoff`, the 转人工 report's `handoff` table as well."""
     if as_of_ms is not None:
         arrow = {
             name: t.filter(pc.less_equal(t.column("ts_ms"), as_of_ms)) for name, t in arrow.items()
         }
     out = {name: t for name, t in arrow.items() if name != "conv_marks"}
     out["conversations"] = conversations_from(arrow["conv_marks"], arrow["messages"])
-    return {name: out[name] for name in SCHEMAS}
+    facts = {name: out[name] for name in SCHEMAS}
+    if handoff:
+        facts["handoff"] = handoff_from(arrow["conv_marks"])
+    return facts
 
 
 # -- the follower ---------------------------------------------------------------------------
@@ -470,9 +488,11 @@ def read_facts(
     lo: int | None = None,
     hi: int | None = None,
     as_of_ms: int | None = None,
+    handoff: bool = False,
 ) -> dict[str, pa.Table]:
-    """Fact tables (as `compute` takes them) for a report on days lo…hi of `stores`."""
-    return arrow_to_facts(read_rows(db, stores, lo, hi), as_of_ms)
+    """Fact tables (as `compute` takes them) for a report on days lo…hi of `stores`; with
+    `handoff`, the 转人工 report's `handoff` table too."""
+    return arrow_to_facts(read_rows(db, stores, lo, hi), as_of_ms, handoff)
 
 
 # -- the manager ----------------------------------------------------------------------------
@@ -802,13 +822,15 @@ class Rollups:
         hi: int | None = None,
         as_of_ms: int | None = None,
         refresh: bool = True,
+        handoff: bool = False,
     ) -> dict[str, pa.Table]:
-        """Fact tables for a report on days lo…hi (refreshing the stores first)."""
+        """Fact tables for a report on days lo…hi (refreshing the stores first); with
+        `handoff`, the 转人工 report's `handoff` table too."""
         chosen = list(stores)
         if refresh:
             for store in chosen:
                 self.refresh(store)
-        return read_facts(self.db, chosen, lo, hi, as_of_ms)
+        return read_facts(self.db, chosen, lo, hi, as_of_ms, handoff)
 
     def report(
         self,

@@ -197,11 +197,13 @@ def logged_events(
     types: Iterable[str] | None = None,
     other_stores: bool = False,
     page: int = 20_000,
+    after: int = 0,
+    with_seq: bool = False,
 ) -> Iterator[Any]:
     """Decoded accepted events of `store` (or, with `other_stores`, of every other store),
-    only `types` if given, in log order, read in pages. `db` is an Engine, a Connection or
-    a Session. A stored payload that no longer decodes is skipped, as the service's restore
-    skips it."""
+    only `types` if given, only those logged after seq `after`, in log order, read in pages;
+    with `with_seq`, (seq, event) pairs. `db` is an Engine, a Connection or a Session. A
+    stored payload that no longer decodes is skipped, as the service's restore skips it."""
     from sqlalchemy import Engine
 
     from kefu.engine.readers import decode_line
@@ -210,7 +212,6 @@ def logged_events(
     where = [e.store != store if other_stores else e.store == store]
     if types is not None:
         where.append(e.type.in_(list(types)))
-    after = 0
 
     def pages(conn: Any) -> Iterator[Any]:
         nonlocal after
@@ -221,11 +222,12 @@ def logged_events(
             if not rows:
                 return
             after = rows[-1][0]
-            for _seq, payload in rows:
+            for seq, payload in rows:
                 try:
-                    yield decode_line(payload.encode("utf-8"))
+                    event = decode_line(payload.encode("utf-8"))
                 except (msgspec.DecodeError, msgspec.ValidationError, ValueError):
                     continue
+                yield (seq, event) if with_seq else event
 
     if isinstance(db, Engine):
         with db.connect() as conn:

@@ -48,16 +48,11 @@ _FMT = Query("json", alias="format", pattern="^(json|csv)$")
 
 
 def _session(request: Request, store: str, others: bool = False) -> Any:
-    """A report session over the store's card-traffic facts (rebuilt when the log grew)."""
-    from kefu.api.factcache import cached_facts
-    from kefu.traffic.facts import facts_from_db
+    """A report session over the store's card-traffic facts (fed with the new events)."""
+    from kefu.traffic.follow import follower_of
     from kefu.traffic.metrics import Session
 
-    service = request.app.state.service
-    facts = cached_facts(request.app.state, f"traffic-{others}", store,
-                         lambda: facts_from_db(service.db, store, service.config, others=others),
-                         every_store=others)  # fmt: skip
-    return Session(facts)
+    return Session(follower_of(request.app.state).tables(store, others))
 
 
 @router.get("/traffic", summary="Product-card traffic (metrics.md §7)",

@@ -11,10 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kefu.accounts.tokens import buyer_token, create_token
-from kefu.server.app import create_app
 from kefu.engine.clock import VirtualClock
 from kefu.engine.settings import parse_config
 from kefu.runtime.service import EngineService
+from kefu.server.app import create_app
 from kefu.storage.db import make_engine
 
 T0 = 1_800_000_000_000  # 2027-01-15T08:00:00Z: 16:00 in Shanghai

@@ -15,7 +15,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from kefu.server.app import create_app
 from kefu.cli import report_cmd
 from kefu.conversations import report_api
 from kefu.conversations.gate import bucket
@@ -26,6 +25,7 @@ from kefu.engine.settings import parse_config
 from kefu.insight.build import facts_from_events as insight_facts
 from kefu.insight.metrics import compute as insight_compute
 from kefu.runtime.service import EngineService
+from kefu.server.app import create_app
 from kefu.testing import staff_headers
 from tests.engine.helpers import at
 
@@ -321,7 +321,7 @@ def test_api_report_matches_the_replay_and_downloads_csv(
     assert empty["variants"] == {} and empty["ab"] is None
     bad = client.get(URL, headers=h, params={"from": "2026-03-02", "to": "2026-03-01"})
     assert bad.status_code == 422
-    # The replayed facts are kept between requests, but a new event is seen at once.
+    # The roll-ups are caught up before each report: a new event is seen at once.
     svc = client.app.state.service  # type: ignore[attr-defined]
     late = {"id": "late-1", "ts": "2026-03-01T20:00:00+08:00", "type": "message",
             "store": "s1", "buyer": "late", "sender": "buyer", "text": "在吗"}  # fmt: skip

@@ -6,9 +6,9 @@ import json
 
 from fastapi.testclient import TestClient
 
-from kefu.server.app import create_app
 from kefu.engine.settings import parse_config
 from kefu.runtime.service import EngineService
+from kefu.server.app import create_app
 from kefu.testing import staff_headers
 from tests.engine.helpers import at
 

@@ -6,11 +6,11 @@ import json
 
 from fastapi.testclient import TestClient
 
-from kefu.server.app import create_app
 from kefu.engine.clock import VirtualClock
 from kefu.engine.settings import parse_config
 from kefu.insight.api import peer_benchmark
 from kefu.runtime.service import EngineService
+from kefu.server.app import create_app
 from kefu.testing import staff_headers
 from tests.engine.helpers import at
 

@@ -176,3 +176,45 @@ def test_the_live_server_runs_one_engine_and_its_reports_none(
         assert engines.made == 0
         doc = c.get(base + "/reports/handoff", headers=boss).json()
         assert doc["store"] == s
+
+
+def test_the_handoff_report_reads_the_roll_ups_as_a_replay_decides(
+    db_engine: SAEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The 转人工 report from the roll-ups (what the server serves) equals the report over the
+    whole committed log and over a replay, for the whole week and for one day in the middle
+    (only that day's buyers are read), and no engine runs for it."""
+    from datetime import date
+
+    from kefu.conversations import report
+    from kefu.insight.metrics import day_number
+
+    cfg = parse_config(
+        {**SETTINGS, "handoff": {"ab_test": True, "rollout_percent": 80, "after_misses": 0}}
+    )
+    events = _week()
+    _live(db_engine, cfg, _by_day(events))
+    stores = sorted({e.store for e in events})
+    facts = FactsBuilder(cfg)
+    run(events, default_engine(cfg), facts)
+    replayed = {**facts.tables(), "handoff": facts.handoff()}
+
+    engines = _Counting(monkeypatch)
+    rollups = Rollups(db_engine, cfg)
+    mid = date(2026, 11, 4)
+    for lo, hi in ((None, None), (mid, mid)):
+        want = report.compute(replayed, cfg, lo, hi)["stores"]
+        for store in stores:
+            rolled = rollups.facts(
+                [store],
+                day_number(lo) if lo else None,
+                day_number(hi) if hi else None,
+                handoff=True,
+            )
+            assert report.compute(rolled, cfg, lo, hi)["stores"][store] == want[store]
+            whole = report.facts_from_db(db_engine, store, cfg)
+            assert report.compute(whole, cfg, lo, hi)["stores"][store] == want[store]
+    assert engines.made == 0
+    totals = [want[s]["totals"] for s in stores]  # the day exercised the report
+    assert sum(t["button_conversations"] for t in totals) > 0
+    assert sum(t["conversations"] for t in totals) > sum(t["button_conversations"] for t in totals)

@@ -13,10 +13,10 @@ from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from kefu.api import ratelimit
-from kefu.server.app import create_app
 from kefu.api.ratelimit import Limit, LocalBuckets, RateLimiter, parse_limit
 from kefu.engine.clock import VirtualClock
 from kefu.runtime.service import EngineService
+from kefu.server.app import create_app
 from kefu.storage.db import make_engine
 from kefu.testing import redis_or_skip
 from tests.accounts.support import T0, Live

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
 from kefu.accounts.tokens import buyer_token, create_token
-from kefu.server.app import create_app
 from kefu.engine.clock import VirtualClock
 from kefu.runtime.service import EngineService
+from kefu.server.app import create_app
 from kefu.storage.db import make_engine
 from tests.accounts.support import T0
 

@@ -9,11 +9,11 @@ import msgspec
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from kefu.server.app import create_app
 from kefu.engine.clock import VirtualClock
 from kefu.engine.events import parse_ts
 from kefu.engine.settings import parse_config
 from kefu.runtime.service import EngineService
+from kefu.server.app import create_app
 from kefu.testing import staff_headers
 from kefu.traffic import api as traffic_api
 from tests.traffic import data

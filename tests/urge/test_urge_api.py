@@ -7,11 +7,11 @@ import io
 
 from fastapi.testclient import TestClient
 
-from kefu.server.app import create_app
 from kefu.engine.clock import VirtualClock
 from kefu.engine.events import parse_ts
 from kefu.engine.settings import parse_config
 from kefu.runtime.service import EngineService
+from kefu.server.app import create_app
 from kefu.testing import staff_headers
 from tests.engine.helpers import at
 from tests.engine.test_service import consult, line
