@@ -85,7 +85,7 @@ def create_app(
         bridge = RedisBridge(hub, redis_url) if redis_url else None
         if bridge is not None:
             await asyncio.to_thread(bridge.start)
-        ctx = Context(service, rollups, options, asyncio.Event())
+        ctx = Context(service, rollups, options, asyncio.Event(), app.state)
         workers = [cls() for cls in load_all().values() if cls.wanted(options)]
         tasks = [asyncio.create_task(w.run(ctx), name=w.name) for w in workers]
         try:

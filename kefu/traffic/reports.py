@@ -34,7 +34,6 @@ from kefu.traffic.metrics import (
     empty_store,
     in_window,
     left_join,
-    run,
     shape,
 )
 
@@ -218,8 +217,13 @@ def audience_expr(f: dict[str, ir.Table], window: Window, materialize: bool = Fa
 def audience(session: Session, store: str, window: Window = Window()) -> dict[str, Any]:
     """`{"all": …, "sources": {source: …}}`, each `{"buyers", "bought", "not_bought"}` where
     the last two map attribute → value → distinct click users."""
-    expr = audience_expr(session.f, window, session.materialize)
-    rows = run(session.con, expr.filter(expr.store == store))
+    materialize = session.materialize
+
+    def build(f: dict[str, ir.Table], w: Window, s: str | None) -> ir.Table:
+        expr = audience_expr(f, w, materialize)
+        return expr.filter(expr.store == s)
+
+    rows = session.rows("audience", build, window, store)
     groups: dict[str, dict[str, Any]] = {}
     for r in rows:
         g = groups.setdefault(r["k1"], {"buyers": 0, "bought": {}, "not_bought": {}})
@@ -302,10 +306,14 @@ def churn(
     scopes = ("total",) if source is None else ("source",)
     doc = session.metrics(window, scopes, store)["stores"].get(store, empty_store())
     values = doc["totals"] if source is None else doc["sources"].get(source, shape({}))
-    rows = run(session.con, destinations_expr(session.f, window, store, source))
+    rows = session.rows("destinations",
+                        lambda f, w, s: destinations_expr(f, w, str(s), source), window, store,
+                        source)  # fmt: skip
     clicked = {
-        r["category"] for r in run(session.con, clicked_categories_expr(session.f, window, store))
-    }
+        r["category"]
+        for r in session.rows("clicked_categories",
+                              lambda f, w, s: clicked_categories_expr(f, w, str(s)), window, store)
+    }  # fmt: skip
     by_cat: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
         by_cat.setdefault(r["category"], []).append(r)

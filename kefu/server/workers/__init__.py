@@ -11,7 +11,7 @@ import asyncio
 import importlib
 import pkgutil
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 if TYPE_CHECKING:
     from kefu.insight.rollup import Rollups
@@ -21,12 +21,14 @@ if TYPE_CHECKING:
 
 @dataclass
 class Context:
-    """What a worker may use: the live service, the roll-ups, the options, the stop flag."""
+    """What a worker may use: the live service, the roll-ups, the options, the stop flag and
+    the app's state."""
 
     service: EngineService
     rollups: Rollups
     options: Options
     stop: asyncio.Event
+    state: Any = None  # the app's state (per-process caches such as the traffic follower)
 
     async def sleep(self, seconds: float) -> bool:
         """Wait `seconds` or until stopped; True when the worker should go on."""

@@ -1,5 +1,6 @@
-"""Compiles the insight reports' SQL in a thread as the server starts, so the first report
-does not pay for it (kefu.insight.metrics.warm_sql)."""
+"""Readies the reports in a thread as the server starts, so a supervisor's first visit does
+not pay for it: compiles the insight reports' SQL (kefu.insight.metrics.warm_sql), catches
+every store's roll-ups up and reads its card-traffic facts (kefu.traffic.follow)."""
 
 from __future__ import annotations
 
@@ -22,8 +23,16 @@ class WarmReports(Worker):
 
     async def run(self, ctx: Context) -> None:
         from kefu.insight.metrics import warm_sql
+        from kefu.traffic.follow import follower_of
 
         try:
             await asyncio.to_thread(warm_sql, (None, ("funnel", "sales")))
-        except Exception:  # the first report then compiles its own
+            traffic = follower_of(ctx.state)
+            for store in ctx.service.stores():
+                if ctx.stop.is_set():
+                    return
+                await asyncio.to_thread(ctx.rollups.refresh, store)
+                await asyncio.to_thread(traffic.tables, store, False)
+                await asyncio.to_thread(traffic.tables, store, True)
+        except Exception:  # the first report then does its own
             log.exception("report warm-up failed")
