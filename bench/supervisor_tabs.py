@@ -4,8 +4,9 @@
 
 Starts `kefu demo` (its defaults: 14 days, 600 buyers, ~52 k events) on a scratch SQLite
 database, opens the printed supervisor link in Debian's chromium and clicks each tab in
-turn, `--rounds` times (each round on a freshly loaded page). A tab's time runs from the click until the last API request it
-started has finished and the page has painted the result (no request in flight for 150 ms);
+turn, `--rounds` times (each round on a freshly loaded page). A tab's time runs from the
+click until the last API request it started has finished and the page has painted the
+result (no request in flight for 150 ms);
 the figure printed per tab is the median over the rounds after the first, next to the
 first visit (which pays for compiling the report's SQL when the warm-up had not done it).
 """

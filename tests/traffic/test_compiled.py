@@ -15,8 +15,10 @@ from tests.traffic import data
 def _all(session: Session) -> list[Any]:
     out: list[Any] = []
     for store in ("s1", "s2", "s'3"):
-        for window in (Window.days(data.D1, data.D1), Window.days(data.D2, data.D2),
-                       Window.days(data.D1, data.D2), Window.days(None, data.D1), Window()):  # fmt: skip
+        for window in (
+            Window.days(data.D1, data.D1), Window.days(data.D2, data.D2),
+            Window.days(data.D1, data.D2), Window.days(None, data.D1), Window(),
+        ):  # fmt: skip
             out.append(session.metrics(window, ("total", "source", "day"), store))
             out.append(reports.audience(session, store, window))
             out.append(reports.churn(session, store, window, min_stores=1, min_buyers=1))
