@@ -497,10 +497,12 @@ class Session:
     def first_day(self, store: str) -> str | None:
         """The store's first local day in the log (None: nothing yet) — a comparison with a
         period before it compares with data that was never collected."""
-        firsts = []
-        for t in self.f.values():
-            if "local_ms" in t.columns and "store" in t.columns:
-                firsts.append(self.con.execute(t.filter(t.store == store).local_ms.min()))
+
+        def build(f: dict[str, ir.Table], w: Window, s: str | None) -> ir.Table:
+            dated = [t for t in f.values() if "local_ms" in t.columns and "store" in t.columns]
+            return _union([t.filter(t.store == s).aggregate(first=t.local_ms.min()) for t in dated])
+
+        firsts = [r["first"] for r in self.rows("first_day", build, Window(), store)]
         known = [int(x) for x in firsts if x is not None and x == x]  # NaN-safe
         return day_iso(min(known) // DAY_MS) if known else None
 

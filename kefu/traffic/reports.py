@@ -14,7 +14,7 @@ same rule, and what still fails it is left out (counted in `suppressed_buyers`).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import ibis
@@ -349,3 +349,17 @@ def churn(
         "suppressed_buyers": len(elsewhere - covered) if visible else None,
         "thresholds": {"min_stores": min_stores, "min_buyers": min_buyers},
     }
+
+
+def warm(session: Session, store: str, now_ms: int, clock: LocalTime) -> None:
+    """Run once each report the 商品卡流量 tab asks for its default range (the store's last 14
+    days), so their SQL is compiled before a supervisor opens the tab (the server's warm-up)."""
+    last = date.fromisoformat(day_iso(clock.local(store, now_ms) // DAY_MS))
+    first = last - timedelta(days=13)
+    window = Window.days(first, last)
+    period(session, store, first, last, ("total", "source"))
+    for scope in ("day", "product"):
+        session.metrics(window, (scope,), store)
+    audience(session, store, window)
+    churn(session, store, window)
+    realtime(session, store, now_ms, clock)

@@ -57,3 +57,32 @@ def test_facts_follow_the_log_reading_only_new_events(
     own_events = sum(1 for e in data.events() if e.store == "s1")
     assert len(read) < own_events  # the store's own log was not read again
     svc.close()
+
+
+def test_the_servers_warm_up_reads_traffic_and_compiles_the_tabs_sql(db_engine: Any) -> None:
+    """With `warm_reports`, a supervisor's first visit finds the store's traffic facts read
+    and the tab's report SQL compiled."""
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from kefu.server.app import create_app
+    from kefu.traffic import metrics
+
+    svc = service(db_engine)
+    metrics._SQL.clear()
+    app = create_app(svc, tick_seconds=3600, warm_reports=True)
+    with TestClient(app):
+        stores = svc.stores()
+        want = {(s, others) for s in stores for others in (False, True)}
+
+        def followed() -> set[Any]:
+            follower = getattr(app.state, "traffic_follower", None)
+            return set(follower._followed) if follower is not None else set()
+
+        deadline = time.time() + 120
+        while time.time() < deadline and (followed() != want or len(metrics._SQL) < 8):
+            time.sleep(0.2)
+        assert len(stores) > 1 and followed() == want
+        names = {key[0] for key in metrics._SQL}
+        assert {"metrics", "audience", "destinations", "first_day"} <= names

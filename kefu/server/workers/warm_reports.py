@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from kefu.server.options import Options
 from kefu.server.workers import Context, Worker, register
@@ -28,11 +29,22 @@ class WarmReports(Worker):
         try:
             await asyncio.to_thread(warm_sql, (None, ("funnel", "sales")))
             traffic = follower_of(ctx.state)
-            for store in ctx.service.stores():
+            for n, store in enumerate(ctx.service.stores()):
                 if ctx.stop.is_set():
                     return
                 await asyncio.to_thread(ctx.rollups.refresh, store)
                 await asyncio.to_thread(traffic.tables, store, False)
-                await asyncio.to_thread(traffic.tables, store, True)
+                facts = await asyncio.to_thread(traffic.tables, store, True)
+                if n == 0:  # the compiled SQL serves every store
+                    await asyncio.to_thread(_warm_traffic, ctx, store, facts)
         except Exception:  # the first report then does its own
             log.exception("report warm-up failed")
+
+
+def _warm_traffic(ctx: Context, store: str, facts: Any) -> None:
+    """Compile the card-traffic tab's SQL (once per process: stores share it)."""
+    from kefu.traffic import reports
+    from kefu.traffic.facts import LocalTime
+    from kefu.traffic.metrics import Session
+
+    reports.warm(Session(facts), store, ctx.service.clock.now(), LocalTime(ctx.service.config))
