@@ -304,18 +304,61 @@ def _topics(question: str) -> set[str]:
 
 _ASKS_BACK = re.compile(r"(?:[?？]|吗|什么原因|是否.{0,10}|对吧|好吗|可以吗)[\s~～。.!！]*$")
 _FRAGMENT = re.compile(r"^(?:或是|或者|如果|因为|但是|不过|所以|而且|然后|那么|却)")
+_PLACEHOLDERS = re.compile(r"\[[^\[\]]{1,40}\]|#E-s\S*", re.I)
+# An agent's answer says something the shop knows or does: addressed to the buyer (您, 亲, the
+# shop's 这边/咱们), in a service tone (哦/呢/哈), or a fact (a figure, a time, a delivery or
+# refund state, a policy: 支持七天无理由退换). A reply with none of these is usually the
+# buyer's words in an agent turn (刚收到 / 麻烦取消 / 胎压这个没有收到: chat logs whose turns
+# were recovered by guessing).
+_AGENT_VOICE = re.compile(
+    r"您|亲|哦|呢|哈|滴|[~～]|请|这边|咱们|我们|我司|小妹|妹子|已经|可以|预计|工作日|"
+    r"\[(?:数字|时间|金额|日期)x\]|\d|发货|现货|到账|送达|质保|退款|的[。.!！]?$|"
+    r"支持|包邮|无理由|退换|运费|库存|保修|赠|送|正品",
+    re.I,
+)
+# ...and no buyer's voice: the buyer's plans and complaints (我这个/我要/不知道/结果), a
+# question or a doubt back (…吧 / …么 / 什么问题 / 哪里), or a dangling label (售后返件地址:).
+_BUYER_VOICE = re.compile(
+    r"我这个|我要|我想|我也(?!会)|我还|我都|我就|我没|我看|不知道|所以才|结果|说要|"
+    r"[呀吧么吗][~～。.!！?？]*$|什么问题|什么原因|为什么|哪里|哪个|什么报价|怎么.{0,6}的呢|[:：]$"
+)
+# A clause that only apologises, wishes or asks for patience answers nothing.
+_SOOTHING = re.compile(r"^(?:希望您.*|.*(?:抱歉|不便|谅解|理解|会尽快.{0,6}))$")
+# A question worth an entry: not an agent's line (您…), not pasted product or order text, and
+# a bare word of one or two characters (地址, 发票, 号码) only with a question or request in it.
+_NOT_A_QUESTION = re.compile(r"您|本产品|质保期为|订单(?:编)?号[:：]")
+_ASKING = re.compile(
+    r"[?？]|吗|么|嘛|呢|吧|啥|什么|怎么|咋|多久|多少|几|哪|能|可以|要|想|帮|麻烦|申请|如何|没|不"
+)
+
+
+def asks(question: str) -> bool:
+    """The buyer's turn is a question or request an FAQ entry can answer (not 地址 / 发票 alone,
+    not pasted product text, not an agent's line that landed in a buyer turn)."""
+    if _NOT_A_QUESTION.search(question):
+        return False
+    said = _PLACEHOLDERS.sub("", question)
+    hanzi = sum(1 for ch in said if "\u4e00" <= ch <= "\u9fff")
+    return hanzi > 2 or bool(_ASKING.search(said))
 
 
 def answers(question: str, answer: str) -> bool:
     """The reply can stand as an answer: not a question back to the buyer (您是什么原因…呢?),
-    not a fragment (或是取消订单), not the buyer's own words echoed, at least 3 characters."""
+    not a fragment (或是取消订单), not the buyer's own words echoed or in the buyer's voice
+    (麻烦取消, 美的售后说要向京东申请退货), not only soothing (希望您尽快收到商品), at least 3
+    characters."""
     sig = signature(answer)
     if (
         len(sig) < 3
         or _ASKS_BACK.search(answer.strip())
         or _FRAGMENT.match(sig)
         or ("什么原因" in sig or "为什么" in sig)
+        or not _AGENT_VOICE.search(answer)
+        or _BUYER_VOICE.search(answer.strip())
     ):
+        return False
+    clauses = [c for c in re.split(r"[，,。.!！?？~～；;\s]+", _PLACEHOLDERS.sub("", answer)) if c]
+    if clauses and all(_SOOTHING.match(c) for c in clauses):
         return False
     return dice(bigrams(sig), bigrams(signature(question))) < 0.6
 
@@ -347,23 +390,37 @@ def _entries(
         if key and signature(qa.answer):
             by_question[key].append(qa)
     # the best answer of each frequent question cluster
-    chosen: dict[str, list[tuple[tuple[str, ...], list[QA], list[str]]]] = defaultdict(list)
+    chosen: dict[str, list[tuple[tuple[str, ...], list[QA], list[str], int]]] = defaultdict(list)
     for key, qas in by_question.items():
         if len({qa.conversation for qa in qas}) < min_support:
             continue
+        asked = len(qas)  # every asking counts, also those whose reply answered nothing
         if topic:  # keep the clauses on the question's topic; nothing on topic: no answer
             said = [dataclasses.replace(qa, answer=topical(qa.question, qa.answer)) for qa in qas]
-            qas = [qa for qa in said if answers(qa.question, qa.answer)]
+            qas = [qa for qa in said if asks(qa.question) and answers(qa.question, qa.answer)]
             if not qas:
                 continue
         by_answer: dict[str, list[QA]] = defaultdict(list)
         for qa in qas:
             by_answer[signature(qa.answer)].append(qa)
-        ranked = sorted(by_answer.items(), key=lambda kv: (-_quality(kv[1]), kv[0]))
+        agreed = _agreement(by_answer)
+        ranked = sorted(
+            by_answer.items(), key=lambda kv: (-(_quality(kv[1]) + agreed[kv[0]]), kv[0])
+        )
         best_sig, _ = ranked[0]
         others = [group[0].answer for _, group in ranked[1:4]]
-        chosen[best_sig].append((key, qas, others))
+        chosen[best_sig].append((key, qas, others, asked))
     return [_proposal(sig, clusters, max_variants) for sig, clusters in chosen.items()]
+
+
+def _agreement(by_answer: dict[str, list[QA]]) -> dict[str, float]:
+    """How much the other replies to a question say the same as each reply (bigram Dice,
+    weighted by uses): a reply other agents agree with is an answer, a stray line rarely is."""
+    grams = {sig: bigrams(sig) for sig in by_answer}
+    return {
+        sig: sum(dice(grams[sig], grams[o]) * len(g) for o, g in by_answer.items() if o != sig)
+        for sig in by_answer
+    }
 
 
 def _answered_by_faq(pairs: list[QA], entries: list[FaqItem]) -> Iterator[QA]:
@@ -434,24 +491,24 @@ def _quality(group: list[QA]) -> float:
 
 def _proposal(
     sig: str,
-    clusters: list[tuple[tuple[str, ...], list[QA], list[str]]],
+    clusters: list[tuple[tuple[str, ...], list[QA], list[str], int]],
     max_variants: int,
 ) -> Proposal:
     """One proposal: the answer `sig` chosen by these question clusters."""
     clusters.sort(key=lambda c: (-len(c[1]), c[0]))
-    asked = sum(len(qas) for _, qas, _ in clusters)
-    used = [qa for _, qas, _ in clusters for qa in qas if signature(qa.answer) == sig]
+    asked = sum(n for *_, n in clusters)
+    used = [qa for _, qas, _, _ in clusters for qa in qas if signature(qa.answer) == sig]
     # the answer's most common wording; its cluster's most common wording as the question
     answer = Counter(qa.answer for qa in used).most_common(1)[0][0]
     variants: list[str] = []
-    for _, qas, _ in clusters:
+    for _, qas, _, _ in clusters:
         for text, _n in Counter(qa.question for qa in qas).most_common():
             if len(variants) >= max_variants:
                 break
             variants.append(text)
     ratings = [qa.rating for qa in used if qa.rating is not None]
     convs = sorted({qa.conversation for qa in used})
-    alternatives = list(dict.fromkeys(a for _, _, others in clusters for a in others))[:5]
+    alternatives = list(dict.fromkeys(a for _, _, others, _ in clusters for a in others))[:5]
     evidence = Evidence(
         asked=asked,
         uses=len(used),

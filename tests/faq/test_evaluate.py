@@ -48,6 +48,7 @@ def test_the_labelled_jd_proposals_and_their_precision():
     rows = load_labelled()
     assert len(rows) >= 100 and {lab for lab, _, _ in rows} == {0, 1}
     doc = evaluate_proposals(shared_data("conversations/jddc_baseline_train_context.txt").parent)
-    # the sample was drawn from (almost) this learner: nearly every labelled pair is proposed
+    # the file labels every proposal of this learner: nearly every labelled pair is proposed
     assert doc["labelled_still_proposed"] >= 0.9 * doc["labelled"]
-    assert doc["precision_still_proposed"] >= 0.65
+    assert doc["labelled_still_proposed"] >= 0.9 * doc["proposals_now"]
+    assert doc["precision_still_proposed"] >= 0.78  # 0.80 when labelled; the v1 learner: 0.69

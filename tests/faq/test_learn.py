@@ -275,3 +275,32 @@ def test_a_wording_the_bot_already_answers_is_not_proposed_again():
     faq = [FaqItem("ship", "什么时候发货", "亲，现货48小时内发货哦")]
     proposals = learn(group_conversations(decode(evs)), min_support=1, faq=faq)
     assert proposals == []
+
+
+def test_a_reply_in_the_buyers_voice_or_asking_back_is_no_answer():
+    from kefu.faq.learn import answers, asks
+
+    assert answers("什么时候发货", "亲，现货48小时内发货哦")
+    assert answers("可以退换吗", "支持七天无理由退换")  # a policy needs no 亲/哦
+    assert not answers("能取消吗", "麻烦取消")  # the buyer's words in an agent turn
+    assert not answers("能退货吗", "美的售后说要向京东申请退货")
+    assert not answers("想退货", "什么问题退货的")  # a question back
+    assert not answers("地址", "售后返件地址:")  # a dangling label
+    assert not answers("什么时候到", "希望您尽快收到商品，非常抱歉")  # only soothing
+    assert asks("啥时候发货") and asks("包邮吗") and asks("价保呢")
+    assert not asks("地址") and not asks("发票")  # a bare word is no question
+    assert not asks("您收到商品了是吗")  # an agent's line that landed in a buyer turn
+    assert not asks("厂家服务 本产品全国联保，享受三包服务")
+
+
+def test_the_answer_other_agents_agree_with_wins_a_tie():
+    # every reply given once: the one that says what the others say is chosen, whatever the
+    # order of the conversations or of the replies' text
+    replies = ["您好，我是客服，亲，预计3天内发货哦", "亲，预计3天左右发货哦",
+               "亲，预计3天内可以发货", "一般为您核实一下发货状态哦，已经帮您登记了"]  # fmt: skip
+    for order in (replies, replies[::-1]):
+        evs = []
+        for n, r in enumerate(order):
+            evs += chat(n, "什么时候发货", r, agent=f"a{n}")
+        (p,) = learn(group_conversations(decode(evs)), min_support=2)
+        assert p.answer in ("亲，预计3天内发货哦", "亲，预计3天左右发货哦", "亲，预计3天内可以发货")
