@@ -8,6 +8,10 @@ BASE_STAMP := $(VENV)/.installed-base
 WEB_STAMP := web/dist/.built
 WEB_SRC := $(wildcard web/package.json web/package-lock.json web/*.html web/*.ts web/tsconfig.json) \
 	$(shell find web/src -type f 2>/dev/null)
+# The REST API's OpenAPI document: `npm run build` generates the web app's TypeScript types
+# from it (web/src/lib/api-schema.ts). Both are build outputs, not kept in git.
+API_DOC := web/openapi.json
+API_STAMP := web/.openapi-checked
 
 .PHONY: setup demo-setup demo test lint bench clean web browser wheel
 
@@ -27,8 +31,17 @@ setup: $(STAMP) web browser
 
 demo-setup: $(BASE_STAMP) web
 
+# Written again when kefu's sources changed, but `kefu openapi` leaves an unchanged document
+# alone, so the web app is rebuilt only when the API itself changed.
+$(API_STAMP): $(BASE_STAMP) $(shell find kefu -name '*.py' 2>/dev/null)
+	$(BIN)/kefu openapi $(API_DOC)
+	@touch $@
+
+$(API_DOC): $(API_STAMP)
+	@[ -e $@ ] || $(BIN)/kefu openapi $@
+
 # npm ci only when package-lock.json changed; no npm: a warning, /app says how to build it.
-$(WEB_STAMP): $(WEB_SRC)
+$(WEB_STAMP): $(WEB_SRC) $(API_DOC)
 	@if command -v npm >/dev/null; then \
 	  cd web && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; } \
 	  && npm run build && touch dist/.built; \

@@ -23,12 +23,17 @@ def _closed(schema: dict[str, Any]) -> None:
 class ApiModel(BaseModel):
     """A JSON response body (or a part of one)."""
 
-    model_config = ConfigDict(extra="allow", json_schema_extra=_closed)
+    # A default is sent like any value: the key is always there (required in the schema).
+    model_config = ConfigDict(
+        extra="allow", json_schema_extra=_closed, json_schema_serialization_defaults_required=True
+    )
 
 
 class Sparse(ApiModel):
     """A body whose optional keys are left out when the route has no value for them (rather
     than sent as null): the JSON has exactly the keys given, as before it had a model."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=False)
 
     @model_serializer(mode="wrap")
     def _given_keys_only(self, handler: SerializerFunctionWrapHandler) -> Any:

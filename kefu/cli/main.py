@@ -46,6 +46,7 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "db": (("db_cmd",), "Database: migrate, inspect, reset (SQLite by default, PostgreSQL)."),
     "token": (("token_cmd",), "Create API tokens (staff) and widget tokens (buyers)."),
     "account": (("account_cmd",), "Password accounts: the first admin, password resets."),
+    "openapi": (("openapi_cmd",), "Write the REST API's OpenAPI document (no server started)."),
 }
 
 

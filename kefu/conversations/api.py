@@ -27,6 +27,15 @@ from kefu.accounts.models import Note, QuickReply
 from kefu.accounts.tokens import Principal
 from kefu.api.deps import FORBIDDEN, NOT_FOUND, UNAUTHORIZED, buyer, staff, ws_principal
 from kefu.conversations import service as live
+from kefu.conversations.schemas import (
+    BuyerState,
+    ConversationPage,
+    ConversationView,
+    Monitor,
+    NoteOut,
+    NotePage,
+    TranscriptPage,
+)
 from kefu.engine.output import action_dict, format_ts
 from kefu.realtime.hub import Hub, agent_topic, buyer_topic, monitor_topic
 from kefu.runtime.service import EngineService, IngestResult
@@ -224,7 +233,8 @@ async def buyer_transfer(request: Request, p: Principal = Depends(buyer)) -> Any
     return Posted(conversation=conv, actions=_shown(svc, result, p.buyer, live.BUYER_ACTIONS))
 
 
-@buyer_router.get("/transcript", summary="The buyer's own transcript", response_model=Page,
+@buyer_router.get("/transcript", summary="The buyer's own transcript",
+                  response_model=TranscriptPage,
                   responses={**UNAUTHORIZED, **FORBIDDEN, **NOT_FOUND})  # fmt: skip
 def buyer_transcript(
     request: Request,
@@ -248,7 +258,7 @@ def buyer_transcript(
 
 
 @buyer_router.get("/state", summary="Who serves the buyer now (the widget header)",
-                  responses={**UNAUTHORIZED, **FORBIDDEN})  # fmt: skip
+                  response_model=BuyerState, responses={**UNAUTHORIZED, **FORBIDDEN})  # fmt: skip
 def buyer_state(request: Request, p: Principal = Depends(buyer)) -> Any:
     """`state` agent / queued / bot / closed / none, the serving person's nickname and the
     queue position (1 = next): the widget re-reads it after every assign, queue, transfer and
@@ -320,7 +330,7 @@ async def set_profile(
 
 
 @staff_router.get("/conversations", summary="Open conversations, longest waiting first",
-                  response_model=Page, responses=AUTH)  # fmt: skip
+                  response_model=ConversationPage, responses=AUTH)  # fmt: skip
 def list_conversations(
     store: str,
     request: Request,
@@ -341,7 +351,7 @@ def list_conversations(
 
 
 @staff_router.get("/conversations/longest", summary="The longest-waiting conversation (hotkey)",
-                  responses=AUTH)  # fmt: skip
+                  response_model=ConversationView, responses=AUTH)  # fmt: skip
 def longest(store: str, request: Request, p: Principal = Depends(staff())) -> Any:
     """The caller's conversation that has waited longest; 404 when none is waiting."""
     svc = _service(request)
@@ -353,7 +363,7 @@ def longest(store: str, request: Request, p: Principal = Depends(staff())) -> An
 
 
 @staff_router.get("/conversations/{conversation}/transcript", summary="A conversation's transcript",
-                  response_model=Page, responses=AUTH)  # fmt: skip
+                  response_model=TranscriptPage, responses=AUTH)  # fmt: skip
 def staff_transcript(
     store: str,
     conversation: str,
@@ -444,7 +454,7 @@ def _agent_signal(hub: Hub, p: Principal, buyer_id: str, conv: str, data: dict[s
 
 
 @staff_router.get("/conversations/{conversation}/notes", summary="Private notes",
-                  response_model=Page, responses=AUTH)  # fmt: skip
+                  response_model=NotePage, responses=AUTH)  # fmt: skip
 def list_notes(
     store: str, conversation: str, request: Request, p: Principal = Depends(staff()),
     after: str | None = Query(None, description="Note id ending the previous page."),
@@ -465,7 +475,7 @@ def list_notes(
 
 
 @staff_router.post("/conversations/{conversation}/notes", summary="Add a private note",
-                   status_code=201, responses=AUTH)  # fmt: skip
+                   status_code=201, response_model=NoteOut, responses=AUTH)  # fmt: skip
 def add_note(
     store: str, conversation: str, body: NoteIn, request: Request,
     p: Principal = Depends(staff()),
@@ -573,7 +583,8 @@ def delete_quick_reply(
 # -- supervisor ------------------------------------------------------------------------------
 
 
-@staff_router.get("/monitor", summary="Live monitor numbers (supervisor)", responses=AUTH)
+@staff_router.get("/monitor", summary="Live monitor numbers (supervisor)", responses=AUTH,
+                  response_model=Monitor)  # fmt: skip
 def monitor(store: str, request: Request, p: Principal = Depends(staff("supervisor"))) -> Any:
     """Pending messages, queue length per group, online agents, saturation (assigned open
     conversations / total capacity of online agents), longest wait, and the conversations

@@ -12,6 +12,7 @@ from kefu.accounts.tokens import Principal
 from kefu.api.deps import FORBIDDEN, NOT_FOUND, UNAUTHORIZED, staff
 from kefu.conversations import search as finder
 from kefu.conversations.api import Page
+from kefu.conversations.schemas import SearchPage
 from kefu.conversations.service import agent_names
 from kefu.runtime.service import EngineService
 
@@ -31,7 +32,7 @@ INVALID: dict[int | str, dict[str, Any]] = {
 @router.get(
     "/conversations/search",
     summary="Search conversations (buyer, text, order, dates)",
-    response_model=Page,
+    response_model=SearchPage,
     responses={**UNAUTHORIZED, **FORBIDDEN, **NOT_FOUND, **INVALID},
 )
 async def search_conversations(

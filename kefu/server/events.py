@@ -23,6 +23,7 @@ from kefu.api.deps import FORBIDDEN, UNAUTHORIZED, principal, staff
 from kefu.engine.events import AnyEvent
 from kefu.engine.output import action_dict, format_ts
 from kefu.engine.readers import Rejected
+from kefu.server.schemas import ActionPage, Ingested
 
 router = APIRouter(tags=["events"])
 
@@ -126,6 +127,7 @@ async def _read_capped(request: Request) -> bytes | None:
 @router.post(
     "/api/v1/events",
     summary="Ingest a batch of events (admin token of the events' store)",
+    response_model=Ingested,
     openapi_extra={"requestBody": _BODY_SCHEMA},
     responses={
         200: {"description": "Accepted (possibly with some lines rejected)"},
@@ -192,6 +194,7 @@ def openapi_components() -> dict[str, Any]:
 @router.get(
     "/api/v1/stores/{store}/actions",
     summary="Actions of a store, oldest first",
+    response_model=ActionPage,
     dependencies=[Depends(staff("supervisor"))],
     responses={**UNAUTHORIZED, **FORBIDDEN},
 )

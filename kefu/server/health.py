@@ -9,11 +9,12 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from kefu import __version__
+from kefu.server.schemas import Health
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/api/v1/health", summary="Liveness and database check")
+@router.get("/api/v1/health", summary="Liveness and database check", response_model=Health)
 def health(request: Request) -> Any:
     """200 with the engine's store count when the database answers, 503 otherwise."""
     service = request.app.state.service

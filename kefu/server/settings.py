@@ -19,6 +19,7 @@ from kefu.accounts.tokens import Principal
 from kefu.api.deps import FORBIDDEN, NOT_FOUND, UNAUTHORIZED, staff
 from kefu.engine.output import format_ts
 from kefu.engine.settings import SECTIONS, SettingsError, check_values, merge_values
+from kefu.server.schemas import SettingsDocument, SettingsHistory
 from kefu.storage.models import Event
 
 router = APIRouter(
@@ -100,7 +101,8 @@ def _document(service: Any, store: str) -> dict[str, Any]:
     }
 
 
-@router.get("", summary="Effective settings of the store (file values + live changes)")
+@router.get("", summary="Effective settings of the store (file values + live changes)",
+            response_model=SettingsDocument)  # fmt: skip
 def read_settings(
     request: Request, store: str, _: Principal = Depends(staff("supervisor"))
 ) -> dict[str, Any]:
@@ -109,7 +111,7 @@ def read_settings(
 
 
 @router.put("", summary="Change settings (admin); validated like a settings file",
-            responses=INVALID)  # fmt: skip
+            responses=INVALID, response_model=SettingsDocument)  # fmt: skip
 def change_settings(
     request: Request,
     store: str,
@@ -140,7 +142,8 @@ def change_settings(
     return _document(service, store)
 
 
-@router.get("/history", summary="Audit log of settings changes, newest first")
+@router.get("/history", summary="Audit log of settings changes, newest first",
+            response_model=SettingsHistory)  # fmt: skip
 def settings_history(
     request: Request,
     store: str,

@@ -31,6 +31,13 @@ from kefu.api.deps import FORBIDDEN, NOT_FOUND, UNAUTHORIZED, buyer, staff
 from kefu.conversations.service import store_name
 from kefu.engine.output import format_ts
 from kefu.runtime.service import EngineService
+from kefu.server.schemas import (
+    AgentRows,
+    OrderList,
+    ProductCards,
+    ShopCards,
+    WidgetInfo,
+)
 
 PREFIX = "/app"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -174,6 +181,7 @@ def _page(attrs: dict[str, Any] | None) -> str | None:
 @web_router.get(
     "/api/v1/stores/{store}/products",
     summary="Product cards (title, price, status)",
+    response_model=ProductCards,
     responses=AUTH,
 )
 def staff_products(
@@ -191,7 +199,10 @@ def staff_products(
 
 
 @web_router.get(
-    "/api/v1/stores/{store}/agents", summary="The store's agents and their load", responses=AUTH
+    "/api/v1/stores/{store}/agents",
+    summary="The store's agents and their load",
+    response_model=AgentRows,
+    responses=AUTH,
 )
 def staff_agents(store: str, request: Request, p: Principal = Depends(staff())) -> Any:
     """Every staff account the engine knows (not the assistant bot): status, groups, open
@@ -222,6 +233,7 @@ def staff_agents(store: str, request: Request, p: Principal = Depends(staff())) 
 @web_router.get(
     "/api/v1/stores/{store}/buyers/{buyer_id}/orders",
     summary="A buyer's recent orders (workbench)",
+    response_model=OrderList,
     responses=AUTH,
 )
 def staff_buyer_orders(
@@ -282,6 +294,7 @@ def staff_buyer_orders(
 @web_router.get(
     "/api/v1/buyer/products",
     summary="Product cards for the widget and shop page",
+    response_model=ShopCards,
     responses={**UNAUTHORIZED, **FORBIDDEN},
 )
 def buyer_products(
@@ -302,6 +315,7 @@ def buyer_products(
 @web_router.get(
     "/api/v1/buyer/widget",
     summary="What the chat widget needs to know",
+    response_model=WidgetInfo,
     responses={**UNAUTHORIZED, **FORBIDDEN},
 )
 def buyer_widget(request: Request, p: Principal = Depends(buyer)) -> Any:

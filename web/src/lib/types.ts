@@ -1,109 +1,45 @@
-// Shapes of the API's JSON (see docs/api.md and /docs on a running server).
+// Shapes of the API's JSON: aliases of the types generated from the server's OpenAPI document
+// (`kefu openapi` → openapi.json → `npm run api-types` → api-schema.ts, both made by the
+// build, never edited). A response model of the server is the one place a shape changes.
+import type { components } from './api-schema'
 
-export interface Me {
-  store: string
-  role: string
-  agent: string | null
-  buyer: string | null
-  /** The store's timezone and UTC offset now: report days are the store's days. */
-  timezone: string
-  utc_offset_min: number
-  today: string
-  /** Display names (ids stay in tooltips). */
-  store_name?: string
-  agent_name?: string | null
-}
+type Schemas = components['schemas']
 
-export interface Page<T> {
-  items: T[]
-  next_after: string | null
-}
+export type Me = Schemas['Me']
 
-export interface ConversationView {
-  conversation: string
-  buyer: string
-  agent: string | null
-  state: 'assigned' | 'queued'
-  group: string | null
-  opened: string
-  handed: string | null
-  waiting_since: string | null
-  waiting_s: number
-  over_3min: boolean
-  pending: number
-  queue_position: number | null
-  last_text: string
-}
+/** A page of items; `next_after` is the cursor of the next page (null or absent: the last). */
+export type Page<T> = Omit<Schemas['TranscriptPage'], 'items'> & { items: T[] }
 
-/** A transcript item: a message (`m<seq>`) or an action (`a<seq>`). */
-export interface Item {
-  id: string
-  type: string
-  ts: string
-  sender?: string
-  agent?: string | null
-  text?: string | null
-  product?: string | null
-  products?: string[] | null
-  outcome?: string
-  position?: number | null
-  reason?: string
-  transfer_button?: boolean
-  intent?: number
-  waited_s?: number
-  conversation?: string
-  buyer?: string
-  [key: string]: unknown
-}
+export type ConversationView = Schemas['ConversationView']
 
-export interface Product {
-  product: string
-  title: string
-  price: number
-  category: string
-  status: string
-  stock: number | null
-  url?: string | null
-}
+/** A transcript item: a message (`m<seq>`) or an action (`a<seq>`) with its type's fields. */
+export type Item = Schemas['TranscriptItem'] & { [key: string]: unknown }
 
-export interface Posted {
-  conversation: string | null
-  actions: Item[]
-}
+/** A product card (`/products`, `/buyer/products`). */
+export type Product = Schemas['ProductCard']
 
-export interface AgentRow {
-  agent: string
-  name: string
-  role: string
-  status: string
-  groups: string[]
-  capacity: number
-  open: number
-}
+/** What a write did: its conversation and the actions it produced for the caller. */
+export type Posted = Omit<Schemas['Posted'], 'actions'> & { actions: Item[] }
 
-export interface Order {
-  order: string
-  amount: number
-  status: string
-  created: string
-  paid: string | null
-  items: { product: string; qty: number; price: number; title?: string }[]
-}
+export type AgentRow = Schemas['AgentRow']
 
-export interface QuickReply {
-  id: number
-  shortcut: string
-  text: string
-  scope: 'store' | 'mine'
-}
+export type Order = Schemas['OrderOut']
 
-export interface Note {
-  id: string
-  agent: string | null
-  text: string
-  created?: string
-}
+export type QuickReply = Schemas['QuickReplyOut']
 
+export type Note = Schemas['NoteOut']
+
+/** A row of the admin's Agents page (GET /stores/{store}/staff). */
+export type StaffRow = Schemas['AgentOut']
+
+/** An invitation (its code and link only right after creation). */
+export type InvitationRow = Schemas['InvitationOut']
+
+/** One account audit entry: who changed what, when, before and after. */
+export type AuditRow = Schemas['AuditOut']
+
+/** The workbench's view of a conversation's latest `guide.panel` action (read from the
+ * transcript or the live socket) — a client-side shape, not a response body. */
 export interface GuidePanel {
   id?: string
   conversation: string
@@ -112,47 +48,4 @@ export interface GuidePanel {
   products: string[]
   intent: number
   ts?: string
-}
-
-/** A row of the admin's Agents page (GET /stores/{store}/staff). */
-export interface StaffRow {
-  agent: string
-  name: string
-  role: string
-  groups: string[]
-  capacity: number | null
-  status: string
-  open: number
-  enabled: boolean
-  login: string | null
-  has_account: boolean
-  locked_until_ms: number | null
-}
-
-/** An invitation (its code and link only right after creation). */
-export interface InvitationRow {
-  id: number
-  agent: string
-  name: string
-  role: string
-  groups: string[]
-  capacity: number | null
-  created_by: string
-  created_ms: number
-  expires_ms: number
-  used_ms: number | null
-  state: 'pending' | 'used' | 'revoked' | 'expired'
-  code?: string | null
-  url?: string | null
-}
-
-/** One account audit entry: who changed what, when, before and after. */
-export interface AuditRow {
-  id: number
-  actor: string
-  agent: string
-  action: string
-  before: Record<string, unknown> | null
-  after: Record<string, unknown> | null
-  ts_ms: number
 }
