@@ -132,12 +132,13 @@ def warm() -> None:
 
 @lru_cache(maxsize=1)
 def _ranker() -> Any:
-    """The shipped LightGBM re-ranker, or None when its file is absent (logistic fallback)."""
+    """The shipped LightGBM re-ranker read by `kefu.faq.trees` (no LightGBM import on the
+    answer path), or None when its file is absent (logistic fallback)."""
     if not RANKER_PATH.exists():
         return None
-    import lightgbm as lgb
+    from kefu.faq.trees import Trees
 
-    return lgb.Booster(model_str=RANKER_PATH.read_text(encoding="utf-8"))
+    return Trees.load(RANKER_PATH)
 
 
 @lru_cache(maxsize=1)
@@ -404,7 +405,7 @@ class FaqIndex:
         model = _ranker()
         x = np.asarray(rows, dtype=np.float64)
         if model is not None:
-            return np.asarray(model.predict(x, num_threads=1), dtype=np.float64)
+            return np.asarray(model.predict(x), dtype=np.float64)
         b0, b1, b2, b3 = self.calibration
         return 1.0 / (1.0 + np.exp(-(b0 + b1 * x[:, 0] + b2 * x[:, 1] + b3 * x[:, 2])))
 
