@@ -144,20 +144,24 @@ def build(
     baskets: Iterable[tuple[str, list[str], int]], n: int, catalogue: dict[str, ProductState]
 ) -> tuple[BlendProvider, dict[str, float]]:
     """Feed every order as the engine's order rule does (`rules.learn`: the catalogue bound,
-    then `observe_order`); the time spent re-tuning the weights is kept apart."""
+    then `observe_order`); the time spent re-tuning the weights (the steps of the re-tune
+    jobs, a bounded share of some orders) is kept apart, with the longest step."""
     prov = BlendProvider()
-    tuned = [0.0, 0]
-    original = BlendProvider.tune
+    tuned = {"seconds": 0.0, "steps": 0, "max_ms": 0.0, "tunes": 0}
+    original = BlendProvider._advance
 
-    def timed_tune(self: BlendProvider, *a: Any, **k: Any) -> dict[str, float]:
+    def timed_advance(self: BlendProvider, store: str, *a: Any, **k: Any) -> None:
         t = time.perf_counter()
         try:
-            return original(self, *a, **k)
+            original(self, store, *a, **k)
         finally:
-            tuned[0] += time.perf_counter() - t
-            tuned[1] += 1
+            el = time.perf_counter() - t
+            tuned["seconds"] += el
+            tuned["steps"] += 1
+            tuned["max_ms"] = max(tuned["max_ms"], el * 1e3)
+            tuned["tunes"] += store not in self.jobs
 
-    BlendProvider.tune = timed_tune  # type: ignore[method-assign]
+    BlendProvider._advance = timed_advance  # type: ignore[method-assign]
     t = time.perf_counter()
     try:
         for i, (buyer, items, ts) in enumerate(baskets):
@@ -166,10 +170,11 @@ def build(
                 el = time.perf_counter() - t
                 print(f"  {i + 1:>9,} orders  {el:6.1f} s  RSS {rss_mb():,.0f} MB", flush=True)
     finally:
-        BlendProvider.tune = original  # type: ignore[method-assign]
+        BlendProvider._advance = original  # type: ignore[method-assign]
     total = time.perf_counter() - t
-    return prov, {"seconds": total, "per_order_us": total / n * 1e6, "tune_seconds": tuned[0],
-                  "tunes": tuned[1]}  # fmt: skip
+    return prov, {"seconds": total, "per_order_us": total / n * 1e6,
+                  "tune_seconds": tuned["seconds"], "tunes": tuned["tunes"],
+                  "tune_steps": tuned["steps"], "tune_step_max_ms": tuned["max_ms"]}  # fmt: skip
 
 
 def event(raw: dict[str, Any]) -> Any:
@@ -294,7 +299,8 @@ def main() -> None:
     cp = prov.stats[STORE]
     pairs = sum(len(r) for r in cp.pairs.values())
     print(f"build (incremental observe_order): {b['seconds']:.1f} s = {b['per_order_us']:.1f} µs "
-          f"per order, of which {b['tunes']} weight re-tunes {b['tune_seconds']:.1f} s; "
+          f"per order, of which {b['tunes']} weight re-tunes {b['tune_seconds']:.1f} s in "
+          f"{b['tune_steps']:,} order steps (longest {b['tune_step_max_ms']:.0f} ms); "
           f"{prov.epochs[STORE].n} epochs; weights {prov.weights_of(STORE)}")  # fmt: skip
     print(f"state: {len(cp.item):,} products, {pairs:,} partner entries, {len(cp.buyers):,} "
           f"buyers; RSS {before:,.0f} → {after:,.0f} MB (+{after - before:,.0f} MB), "

@@ -136,7 +136,7 @@ def test_validation_counts_are_exactly_those_before_the_window():
     feed(whole, baskets, shop)
     st_ = whole.stats["s1"]
     window = list(st_.recent)[-100:]
-    before = _Before(st_, window, shop, whole._title_index("s1", shop))
+    before = _Before(st_, window)
     prefix = BlendProvider(weights={"popularity": 1.0})
     feed(prefix, baskets[:-100], shop)
     early = prefix.stats["s1"].item
@@ -199,3 +199,27 @@ def test_timesplit_questions_are_later_baskets_of_two_or_more():
     train, asked = timesplit(baskets, test_frac=0.4)
     assert [b.ts_ms for b in train] == [0, 1, 2]
     assert [(q.product, q.rest) for q in asked] == [("d", {"e", "f"})]
+
+
+def test_a_retune_runs_in_bounded_steps_and_a_snapshot_mid_way_resumes_it(monkeypatch):
+    from kefu.guide.recommend import blend
+
+    monkeypatch.setattr(blend, "TUNE_BUDGET", 200)  # a re-tune now spans many orders
+    shop, baskets = staples()
+    whole, resumed = BlendProvider(), BlendProvider()
+    feed(whole, baskets, shop)
+    spanned = False
+    for i, (buyer, items) in enumerate(baskets):
+        learn(resumed, "s1", buyer, items, T0 + i * 60_000, shop)
+        if resumed.jobs.get("s1") is not None and i % 7 == 0:
+            spanned = True  # restart from a snapshot taken while a re-tune is half done
+            resumed = pickle.loads(pickle.dumps(resumed))
+    assert spanned
+    v = whole.validation["s1"]
+    assert v["set_at"] > v["started_at"]  # the weights came some orders after the start
+    assert resumed.weights_of("s1") == whole.weights_of("s1")
+    assert whole.weights_of("s1").get("repeat", 0.0) > 0.0
+    asks = [("u1", "bread"), ("", "milk"), ("u3", "s3")]
+    assert [complements_of(resumed, "s1", u, x, 3, shop) for u, x in asks] == [
+        complements_of(whole, "s1", u, x, 3, shop) for u, x in asks
+    ]

@@ -49,6 +49,8 @@ from __future__ import annotations
 import heapq
 import math
 import re
+import sys
+from array import array
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -57,6 +59,7 @@ from typing import Any
 
 import numpy as np
 
+from kefu.guide.recommend.decay import Decayed, best_sellers, ranked, take, tau_ms
 from kefu.guide.recommend.provider import Catalogue, available
 
 FEATURES = ("copurchase", "knn", "title", "repeat", "next", "popularity", "category")
@@ -76,7 +79,8 @@ KEEP = 20_000  # products whose lists are kept per store; past that the oldest h
 MAX_PARTNERS = 1_000
 MAX_BASKET = 100
 BUYER_ITEMS = 50  # items kept per buyer
-NEXT_ROW = 200
+NEXT_ROW = 50  # next-basket partners kept per product (past that the weakest half goes)
+TUNE_BUDGET = 4_000  # work units of a re-tune done per order (≈ entries read; a few ms)
 TITLE_POSTING = 300  # tokens in more titles than this do not propose candidates
 TITLE_CANDIDATES = 200
 EPOCH_SHARE, EPOCH_MAX, SMALL = 100, 2_000, 200
@@ -110,17 +114,63 @@ def _cap(row: dict[str, float], n: int) -> None:
         row.update(keep)
 
 
-@dataclass
 class Buyer:
-    """A returning buyer: decayed baskets holding each item, their total, the last basket."""
+    """A returning buyer: decayed baskets holding each item (at most BUYER_ITEMS, in two
+    parallel arrays: a dict and a float object per item cost twice the memory), their total,
+    the last basket."""
 
-    items: dict[str, float] = field(default_factory=dict)
-    baskets: float = 0.0
-    last: list[str] = field(default_factory=list)
+    __slots__ = ("baskets", "counts", "ids", "last")
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+        self.counts = array("d")
+        self.baskets = 0.0
+        self.last: list[str] = []
+
+    @property
+    def items(self) -> dict[str, float]:
+        """Decayed number of the buyer's baskets holding each item."""
+        return dict(zip(self.ids, self.counts, strict=True))
+
+    def add(self, basket: list[str], w: float) -> None:
+        """One more basket of the buyer (stored weight `w`)."""
+        self.baskets += w
+        ids, counts = self.ids, self.counts
+        for b in basket:
+            try:
+                counts[ids.index(b)] += w
+            except ValueError:
+                ids.append(b)
+                counts.append(w)
+        if len(ids) > BUYER_ITEMS:
+            keep = heapq.nlargest(BUYER_ITEMS // 2, zip(counts, ids, strict=True))
+            self.ids = [b for _, b in keep]
+            self.counts = array("d", [c for c, _ in keep])
+        self.last = basket
+
+    def rescale(self, f: float) -> None:
+        """Multiply every stored weight by `f`."""
+        self.baskets *= f
+        self.counts = array("d", [c * f for c in self.counts])
+
+    def __getstate__(self) -> tuple[list[str], bytes, float, list[str]]:
+        return (self.ids, self.counts.tobytes(), self.baskets, self.last)
+
+    def __setstate__(self, state: Any) -> None:
+        if isinstance(state, tuple) and len(state) == 2 and state[0] is None:
+            state = state[1]  # pickled by an earlier kefu (a dataclass: a dict of fields)
+        if isinstance(state, dict):
+            self.ids, self.baskets = list(state["items"]), float(state["baskets"])
+            self.counts = array("d", state["items"].values())
+            self.last = list(state["last"])
+            return
+        self.ids, raw, self.baskets, self.last = state
+        self.counts = array("d")
+        self.counts.frombytes(raw)
 
 
 @dataclass
-class Stats:
+class Stats(Decayed):
     """One store's decayed counts (all additive: a basket's share can be taken back)."""
 
     tau_ms: float
@@ -137,32 +187,17 @@ class Stats:
         default_factory=lambda: deque(maxlen=RECENT)
     )
 
-    def weight(self, ts_ms: int) -> float:
-        """The stored weight of an event at `ts_ms` (rebased once the exponent grows large)."""
-        if self.t0 is None:
-            self.t0 = ts_ms
-        x = (ts_ms - self.t0) / self.tau_ms
-        if x > 40.0:
-            self._rebase(ts_ms)
-            x = 0.0
-        return math.exp(x)
-
     def now(self) -> float:
         """The weight of a basket at the reference of the latest one (the unit of counts)."""
         return max((w for _, _, w, _ in list(self.recent)[-1:]), default=1.0)
 
-    def _rebase(self, ts_ms: int) -> None:
-        assert self.t0 is not None
-        f = math.exp(-(ts_ms - self.t0) / self.tau_ms)
-        self.t0 = ts_ms
+    def _rescale(self, f: float) -> None:
         self.total *= f
         for d in (self.item, *self.pairs.values(), *self.nxt.values(), *self.views.values()):
             for k in d:
                 d[k] *= f
         for b in self.buyers.values():
-            b.baskets *= f
-            for k in b.items:
-                b.items[k] *= f
+            b.rescale(f)
         self.recent = deque(((u, i, w * f, p) for u, i, w, p in self.recent), maxlen=RECENT)
 
 
@@ -174,14 +209,14 @@ class Epoch:
         self.orders = st.orders
         self.item = dict(st.item)
         self.top = max(self.item.values(), default=1.0)
-        self.head = [k for k, _ in heapq.nlargest(HEAD, self.item.items(), key=_kv)]
+        self.head = best_sellers(self.item, HEAD)
         self.weights = dict(weights)
         self._ranked: list[str] | None = None
 
     def ranked(self) -> list[str]:
         """Every ordered product, best seller first (computed once per epoch, if needed)."""
         if self._ranked is None:
-            self._ranked = [k for k, _ in sorted(self.item.items(), key=_kv, reverse=True)]
+            self._ranked = ranked(self.item)
         return self._ranked
 
 
@@ -237,6 +272,7 @@ class BlendProvider:
         self.weights: dict[str, dict[str, float]] = {}
         self.tuned_at: dict[str, int] = {}
         self.validation: dict[str, dict[str, Any]] = {}
+        self.jobs: dict[str, TuneJob] = {}
         self.epochs: dict[str, Epoch] = {}
         self._lists: dict[str, dict[str, tuple[int, list[str], list[float]]]] = {}
         self._titles: dict[str, TitleIndex] = {}
@@ -248,6 +284,10 @@ class BlendProvider:
         state["_lists"], state["_titles"], state["_catalogues"] = {}, {}, {}
         return state
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.__dict__.setdefault("jobs", {})  # pickled before re-tunes ran in steps
+
     def use_catalogue(self, store: str, catalogue: Catalogue) -> None:
         """The store's live catalogue, read when the weights are tuned (titles, categories);
         the engine binds it before each order, it is not pickled."""
@@ -257,10 +297,9 @@ class BlendProvider:
     def observe_order(self, store: str, buyer: str, items: list[str], ts_ms: int) -> None:
         """Add the basket: O(basket²) pair updates, the buyer's history, the next-basket
         transitions; now and then a re-tune of the weights and a new epoch."""
-        st = self.stats.get(store)
-        if st is None:
-            st = self.stats[store] = Stats(self.half_life_days * 86_400_000 / math.log(2))
-        basket = list(dict.fromkeys(items))[:MAX_BASKET]
+        st = self._stats(store)
+        # Ids are interned: every order's ids are new strings, and the rows keep them as keys.
+        basket = [sys.intern(x) for x in dict.fromkeys(items)][:MAX_BASKET]
         if not basket:
             return
         w = st.weight(ts_ms)
@@ -285,22 +324,24 @@ class BlendProvider:
             for b in basket:
                 row[b] = row.get(b, 0.0) + w
             _cap(row, NEXT_ROW)
-        hist.baskets += w
-        for b in basket:
-            hist.items[b] = hist.items.get(b, 0.0) + w
-        _cap(hist.items, BUYER_ITEMS)
-        hist.last = basket
-        st.recent.append((buyer, basket, w, prev))
-        if self.fixed is None and self._tune_due(store, st.orders):
-            self.tune(store)
+        hist.add(basket, w)
+        record = (buyer, basket, w, prev)
+        st.recent.append(record)
+        if self.fixed is None:
+            self._tune_step(store, st, record)
         if self._epoch_due(store, st):
             self._freeze(store, st)
 
-    def observe_view(self, store: str, buyer: str, product: str, ts_ms: int) -> None:
-        """A product view: pairs viewed by one buyer within an hour (substitute evidence)."""
+    def _stats(self, store: str) -> Stats:
         st = self.stats.get(store)
         if st is None:
-            st = self.stats[store] = Stats(self.half_life_days * 86_400_000 / math.log(2))
+            st = self.stats[store] = Stats(tau_ms(self.half_life_days))
+        return st
+
+    def observe_view(self, store: str, buyer: str, product: str, ts_ms: int) -> None:
+        """A product view: pairs viewed by one buyer within an hour (substitute evidence)."""
+        st = self._stats(store)
+        product = sys.intern(product)
         w = st.weight(ts_ms)
         recent = [(p, t) for p, t in st.seen.get(buyer, []) if ts_ms - t <= VIEW_WINDOW_MS]
         for p, _ in recent:
@@ -335,57 +376,44 @@ class BlendProvider:
         self.epochs[store] = Epoch(old.n + 1 if old else 1, st, self.weights_of(store))
 
     # -- tuning -----------------------------------------------------------------------------
+    def _tune_step(self, store: str, st: Stats, record: Basket) -> None:
+        """At most TUNE_BUDGET units of re-tuning per order: a re-tune that falls due starts a
+        `TuneJob`, which later orders advance (each adds itself to the job's windows, so the
+        counts before them stay exact) until it sets the weights. Work is counted in entries
+        read, not time: replay and live take the same steps."""
+        job = self.jobs.get(store)
+        if job is not None:
+            if job.t0 != st.t0:  # the clock rebased every weight: start again
+                job = None
+                del self.jobs[store]
+            else:
+                job.add(record)
+        if job is None and self._tune_due(store, st.orders):
+            self.tuned_at[store] = st.orders
+            job = self.jobs[store] = TuneJob(st)
+        if job is not None:
+            self._advance(store, st, job, TUNE_BUDGET)
+
+    def _advance(self, store: str, st: Stats, job: TuneJob, budget: float) -> None:
+        catalogue = self._catalogues.get(store, {})
+        if job.step(st, catalogue, lambda: self._title_index(store, catalogue), budget):
+            del self.jobs[store]
+            if job.weights is not None:
+                self.weights[store] = job.weights
+                self.validation[store] = {
+                    "queries": job.queries,
+                    "objective": job.objective,
+                    "started_at": job.orders,
+                    "set_at": st.orders,
+                }
+
     def tune(self, store: str) -> dict[str, float]:
-        """Learn the store's weights on a validation window of its own latest baskets, with
-        every count taken back to before that window (never looking past it)."""
+        """Learn the store's weights now, in one go (the engine's path re-tunes in steps)."""
         st = self.stats[store]
         self.tuned_at[store] = st.orders
-        recent = list(st.recent)
-        catalogue = self._catalogues.get(store, {})
-        titles = self._title_index(store, catalogue)
-        fold = max(1, len(recent) // 5)
-        feats: list[np.ndarray] = []
-        rel: list[np.ndarray] = []
-        for j in range(FOLDS):  # the newest fifths, each against the counts before it
-            start = len(recent) - (j + 1) * fold
-            if start <= 0:
-                break
-            queries = [r for r in recent[start : start + fold] if len(r[1]) >= 2]
-            before = _Before(st, recent[start:], catalogue, titles)
-            for r in queries[-VALIDATION // FOLDS :]:
-                x, h = before.features(r)
-                feats.append(x)
-                rel.append(h)
-        if len(feats) < 20:
-            return self.weights_of(store)
-        width = max(3, max(len(x) for x in feats))
-        fa = np.zeros((len(feats), width, len(FEATURES)))
-        ra = np.zeros((len(feats), width), bool)
-        pad = np.full((len(feats), width), -1e18)
-        for i, (x, h) in enumerate(zip(feats, rel, strict=True)):
-            fa[i, : len(x)], ra[i, : len(h)], pad[i, : len(x)] = x, h, 0.0
-        weights = dict.fromkeys(FEATURES, 0.0)
-        weights.update(DEFAULT_WEIGHTS)
-        current = _hits(fa, ra, pad, weights)
-        for _ in range(2):
-            changed = False
-            for name in FEATURES:
-                for v in CATEGORY_GRID if name == "category" else GRID:
-                    if v == weights[name]:
-                        continue
-                    trial = {**weights, name: v}
-                    if not any(trial[g] > 0 for g in FEATURES if g != "category"):
-                        continue
-                    got = _hits(fa, ra, pad, trial)
-                    if _better(got, current):
-                        current, weights, changed = got, trial, True
-            if not changed:
-                break
-        best = float(current.mean())
-        learnt = {f: v for f, v in weights.items() if v != 0.0}
-        self.weights[store] = learnt
-        self.validation[store] = {"queries": len(feats), "objective": best}
-        return learnt
+        job = self.jobs[store] = TuneJob(st)
+        self._advance(store, st, job, math.inf)
+        return self.weights_of(store)
 
     # -- answering --------------------------------------------------------------------------
     def complements(self, store: str, product: str, k: int, catalogue: Catalogue) -> list[str]:
@@ -422,18 +450,18 @@ class BlendProvider:
                 merged[b] = merged[b] + s if b in merged else (
                     self._item_score(st, ep, product, b, catalogue, cat) + s)  # fmt: skip
             floor = scores[-1] if cut else -math.inf
-            ranked = [b for b, s in sorted(merged.items(), key=_best_first) if s >= floor]
-            out = _take(ranked, k, ok)
+            order = [b for b, s in sorted(merged.items(), key=_best_first) if s >= floor]
+            out = take(order, k, ok)
             if len(out) < k and cut:  # exclusions ate the kept list: rank them all
                 full = self._scores(store, st, ep, product, catalogue, cat)
                 for b, s in extra.items():
                     full[b] = full.get(b, 0.0) + s
-                out = _take(_unique(out, [b for b, _ in sorted(full.items(), key=_best_first)]),
+                out = take(_unique(out, [b for b, _ in sorted(full.items(), key=_best_first)]),
                             k, ok)  # fmt: skip
             if len(out) < k:
-                out = _take(_unique(out, ep.ranked()), k, ok)
+                out = take(_unique(out, ep.ranked()), k, ok)
         if len(out) < k:
-            out = _take(_unique(out, sorted(catalogue)), k, ok)
+            out = take(_unique(out, sorted(catalogue)), k, ok)
         return out
 
     def _substitute(
@@ -549,58 +577,66 @@ class BlendProvider:
         return {b: s for b, s in _history(st, hist, wr, wn).items() if b != a}
 
 
+Basket = tuple[str, list[str], float, list[str]]  # buyer, items, stored weight, previous basket
+
+
 class _Before:
     """The store's statistics as they were before a window of recent baskets (exact: every
-    count is a sum of basket weights), for validation features."""
+    count is a sum of basket weights), for validation features. Baskets that arrive while a
+    re-tune runs join the window (`add`), so the counts before it do not move."""
 
-    def __init__(
-        self,
-        st: Stats,
-        window: list[tuple[str, list[str], float, list[str]]],
-        catalogue: Catalogue,
-        titles: TitleIndex,
-    ) -> None:
+    def __init__(self, st: Stats, window: Iterable[Basket]) -> None:
         self.st = st
-        self.catalogue = catalogue
-        self.titles = titles
         self.d_item: dict[str, float] = {}
         self.d_pair: dict[tuple[str, str], float] = {}
         self.d_buyer: dict[str, dict[str, float]] = {}
         self.d_baskets: dict[str, float] = {}
         self.first_prev: dict[str, list[str]] = {}
         self.d_next: dict[tuple[str, str], float] = {}
-        for u, items, w, prev in window:
-            self.first_prev.setdefault(u, prev)
-            for x in prev:
-                for b in items:
-                    self.d_next[x, b] = self.d_next.get((x, b), 0.0) + w
-            for a in items:
-                self.d_item[a] = self.d_item.get(a, 0.0) + w
-                for b in items:
-                    if b != a:
-                        self.d_pair[a, b] = self.d_pair.get((a, b), 0.0) + w
-            db = self.d_buyer.setdefault(u, {})
-            for b in items:
-                db[b] = db.get(b, 0.0) + w
-            self.d_baskets[u] = self.d_baskets.get(u, 0.0) + w
-        # Counts are looked up lazily (a copy of every product's count per fold cost seconds at
-        # 100 k products); one pass finds the best sellers and the largest count before it.
+        for r in window:
+            self.add(r)
         self.item = _Less(st.item, self.d_item)
-        d = self.d_item
-        counts = ((b, n - d[b] if b in d else n) for b, n in st.item.items())
+        self.unit = st.now()
+        self.top = 1.0
+        self.head: list[str] = []
+
+    def add(self, r: Basket) -> None:
+        """Take one more basket out of the counts."""
+        u, items, w, prev = r
+        self.first_prev.setdefault(u, prev)
+        for x in prev:
+            for b in items:
+                self.d_next[x, b] = self.d_next.get((x, b), 0.0) + w
+        for a in items:
+            self.d_item[a] = self.d_item.get(a, 0.0) + w
+            for b in items:
+                if b != a:
+                    self.d_pair[a, b] = self.d_pair.get((a, b), 0.0) + w
+        db = self.d_buyer.setdefault(u, {})
+        for b in items:
+            db[b] = db.get(b, 0.0) + w
+        self.d_baskets[u] = self.d_baskets.get(u, 0.0) + w
+
+    def rank(self, candidates: Iterable[str]) -> None:
+        """The best sellers before the window. Exact when `candidates` holds the HEAD + n best
+        sellers of now, n the number of products in the window: any other product is behind
+        HEAD products outside the window, whose counts before it are their counts now."""
+        counts = ((b, self.item.get(b, 0.0)) for b in candidates)
         best = heapq.nlargest(HEAD, counts, key=_kv)
         self.top = best[0][1] if best and best[0][1] > 1e-9 else 1.0
         self.head = [b for b, n in best if n > 1e-9]
-        self.unit = st.now()
 
-    def features(self, r: tuple[str, list[str], float, list[str]]) -> tuple[np.ndarray, np.ndarray]:
-        """Feature rows of the query's candidates (asked: the basket's first item) and which
-        of them are in the rest of the basket."""
+    def features(
+        self, r: Basket, catalogue: Catalogue, titles: TitleIndex
+    ) -> tuple[np.ndarray, np.ndarray, int]:
+        """Feature rows of the query's candidates (asked: the basket's first item), which of
+        them are in the rest of the basket, and the work it took (entries read)."""
         u, items, _, _ = r
         a, rest = items[0], set(items[1:])
         st = self.st
         na = self.item.get(a, 0.0)
-        row = {b: c - self.d_pair.get((a, b), 0.0) for b, c in st.pairs.get(a, {}).items()}
+        full = st.pairs.get(a, {})
+        row = {b: c - self.d_pair.get((a, b), 0.0) for b, c in full.items()}
         row = {b: c for b, c in row.items() if c > 1e-9}
         if len(row) > TUNE_PARTNERS:
             row = dict(heapq.nlargest(TUNE_PARTNERS, row.items(), key=_kv))
@@ -613,10 +649,10 @@ class _Before:
             hist = {b: n / b_total for b, n in hist.items() if n > 1e-9}
             prev = self.first_prev.get(u, [])
             nxt = _next_scores(st, prev, self.item, self.d_next)
-        it = self.catalogue.get(a)
+        it = catalogue.get(a)
         cat = getattr(it, "category", "") if it is not None else ""
         toks = title_tokens(getattr(it, "title", "") or "") if it is not None else frozenset()
-        sims = self.titles.similar(a, toks) if toks else {}
+        sims = titles.similar(a, toks) if toks else {}
         item = self.item
         knn = {b: c / math.sqrt(n) for b, c in row.items() if (n := item.get(b, 0.0)) > 0.0}
         # The blend's top three come from the heads of the features' own rankings.
@@ -627,13 +663,125 @@ class _Before:
         rows = []
         for b in cands:
             c = row.get(b, 0.0)
-            bi = self.catalogue.get(b) if cat else None
+            bi = catalogue.get(b) if cat else None
             same = 1.0 if bi is not None and getattr(bi, "category", "") == cat else 0.0
             k = knn.get(b, 0.0) / sq if sq else 0.0
             rows.append((c / unit, k, sims.get(b, 0.0), hist.get(b, 0.0), nxt.get(b, 0.0),
                          item.get(b, 0.0) / top, same))  # fmt: skip
         f = np.array(rows, float).reshape(len(cands), len(FEATURES))
-        return f, np.array([b in rest for b in cands], bool)
+        work = 20 + 2 * len(full) + len(sims) + len(hist) + len(nxt) + 4 * len(cands)
+        return f, np.array([b in rest for b in cands], bool), work
+
+
+class TuneJob:
+    """One re-tune of a store's weights, done in steps of bounded work (`step`).
+
+    Started from the store's last RECENT baskets: the newest three fifths are validation
+    windows, each with the counts taken back to before it (`_Before`). Then, a budget of work
+    units at a time: the validation questions' feature rows, then the coordinate ascent, one
+    trial weighting per step. Everything it holds is plain data: it is pickled with the
+    provider, so a restart mid-way resumes it exactly where replay would be."""
+
+    def __init__(self, st: Stats) -> None:
+        recent = list(st.recent)
+        self.orders, self.t0 = st.orders, st.t0
+        fold = max(1, len(recent) // 5)
+        self.windows: list[_Before] = []
+        self.queue: list[tuple[int, Basket]] = []
+        for j in range(FOLDS):  # the newest fifths, each against the counts before it
+            start = len(recent) - (j + 1) * fold
+            if start <= 0:
+                break
+            queries = [r for r in recent[start : start + fold] if len(r[1]) >= 2]
+            self.windows.append(_Before(st, recent[start:]))
+            self.queue += [(j, r) for r in queries[-VALIDATION // FOLDS :]]
+        if self.windows:  # one pass over the counts serves every window (see `_Before.rank`)
+            widest = max(len(w.d_item) for w in self.windows)
+            cands = best_sellers(st.item, HEAD + widest)
+            for w in self.windows:
+                w.rank(cands)
+        self.done = 0  # questions whose features are computed
+        self.feats: list[np.ndarray] = []
+        self.rel: list[np.ndarray] = []
+        self.arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self.trials: list[tuple[str, float]] = []
+        self.trial = 0  # next trial of the current round
+        self.round = 0
+        self.changed = False
+        self.current: dict[str, float] = {}
+        self.hits: np.ndarray | None = None
+        self.weights: dict[str, float] | None = None  # the result, once finished
+        self.queries = 0
+        self.objective = 0.0
+
+    def add(self, r: Basket) -> None:
+        """A basket that arrived while the job runs joins every window."""
+        for w in self.windows:
+            w.add(r)
+
+    def step(self, st: Stats, catalogue: Catalogue, titles: Any, budget: float) -> bool:
+        """Spend about `budget` work units; True once the weights are chosen (or the store
+        has too few validation questions to choose them, `weights` None)."""
+        while budget > 0:
+            if self.done < len(self.queue):
+                j, r = self.queue[self.done]
+                x, h, work = self.windows[j].features(r, catalogue, titles())
+                self.feats.append(x)
+                self.rel.append(h)
+                self.done += 1
+                budget -= work
+                continue
+            if self.arrays is None:
+                if len(self.feats) < 20:
+                    return True
+                budget -= self._start_search()
+                continue
+            if self._search_step():
+                return True
+            fa = self.arrays[0]
+            budget -= fa.shape[0] * fa.shape[1] // 8
+        return False
+
+    def _start_search(self) -> int:
+        feats, rel = self.feats, self.rel
+        width = max(3, max(len(x) for x in feats))
+        fa = np.zeros((len(feats), width, len(FEATURES)))
+        ra = np.zeros((len(feats), width), bool)
+        pad = np.full((len(feats), width), -1e18)
+        for i, (x, h) in enumerate(zip(feats, rel, strict=True)):
+            fa[i, : len(x)], ra[i, : len(h)], pad[i, : len(x)] = x, h, 0.0
+        self.arrays = (fa, ra, pad)
+        self.feats, self.rel = [], []
+        self.current = dict.fromkeys(FEATURES, 0.0)
+        self.current.update(DEFAULT_WEIGHTS)
+        self.hits = _hits(fa, ra, pad, self.current)
+        self.trials = [(name, v) for name in FEATURES
+                       for v in (CATEGORY_GRID if name == "category" else GRID)]  # fmt: skip
+        return len(feats) * width // 8
+
+    def _search_step(self) -> bool:
+        """One trial of coordinate ascent (two rounds at most); True when finished."""
+        assert self.arrays is not None and self.hits is not None
+        while self.trial < len(self.trials):
+            name, v = self.trials[self.trial]
+            self.trial += 1
+            trial = {**self.current, name: v}
+            if v == self.current[name] or not any(trial[g] > 0 for g in FEATURES
+                                                  if g != "category"):  # fmt: skip
+                continue
+            got = _hits(*self.arrays, trial)
+            if _better(got, self.hits):
+                self.hits, self.current, self.changed = got, trial, True
+            return False
+        self.round += 1
+        if self.changed and self.round < 2:
+            self.trial, self.changed = 0, False
+            return False
+        self.queries = len(self.arrays[0])
+        self.objective = float(self.hits.mean())
+        self.weights = {f: v for f, v in self.current.items() if v != 0.0}
+        self.arrays, self.hits = None, None
+        return True
 
 
 def _head(scores: dict[str, float]) -> list[str]:
@@ -711,13 +859,3 @@ def _unique(first: list[str], rest: Iterable[str]) -> Iterable[str]:
         if b not in seen:
             seen.add(b)
             yield b
-
-
-def _take(ranked: Iterable[str], k: int, ok: Any) -> list[str]:
-    out: list[str] = []
-    for b in ranked:
-        if ok(b):
-            out.append(b)
-            if len(out) >= k:
-                break
-    return out

@@ -3,8 +3,8 @@
 Every basket adds weight `exp((ts - t0) / tau)` to each of its items, to each ordered pair of
 distinct items and to the basket total, so older baskets count exponentially less (half-life
 `half_life_days`) without ever touching old entries: only ratios of weights are used, and the
-absolute decayed count at the latest order is `weight * scale()`. When the exponent grows
-large every weight is rescaled once (amortised: once per ~40 time constants).
+absolute decayed count at the latest order is `weight * scale()`. The clock is
+`decay.Decayed`, shared with the built-in provider's statistics.
 
 Line order is kept as evidence too: `addon[b]` counts the baskets in which b was *added to a
 basket that already held something* (any line but the first). Products that open baskets
@@ -22,15 +22,18 @@ from __future__ import annotations
 import heapq
 import math
 
+from kefu.guide.recommend.decay import Decayed
+from kefu.guide.recommend.decay import tau_ms as _tau_ms
 
-class CoPurchase:
+
+class CoPurchase(Decayed):
     """Decayed item counts `item`, add-on counts `addon`, pair counts `pairs[a][b]` and the
     basket total `total`."""
 
     def __init__(
         self, half_life_days: float = 90.0, max_partners: int = 1000, max_basket: int = 200
     ) -> None:
-        self.tau_ms = half_life_days * 86_400_000 / math.log(2)
+        self.tau_ms = _tau_ms(half_life_days)
         self.max_partners = max_partners
         self.max_basket = max_basket
         self.t0: int | None = None
@@ -50,16 +53,6 @@ class CoPurchase:
             self.addon = {}
             self.lines = sum(self.item.values())  # one line per basket and distinct item
             self.addon_lines = 0.0
-
-    def weight(self, ts_ms: int) -> float:
-        """The stored weight of an event at `ts_ms` (relative to the reference time t0)."""
-        if self.t0 is None:
-            self.t0 = ts_ms
-        x = (ts_ms - self.t0) / self.tau_ms
-        if x > 40.0:
-            self._rebase(ts_ms)
-            x = 0.0
-        return math.exp(x)
 
     def scale(self) -> float:
         """Factor turning stored weights into decayed counts as of the latest order."""
@@ -103,13 +96,10 @@ class CoPurchase:
         row = self.pairs.get(a)
         return (row.get(b, 0.0) if row else 0.0) * self.scale()
 
-    def _rebase(self, ts_ms: int) -> None:
-        assert self.t0 is not None
-        f = math.exp(-(ts_ms - self.t0) / self.tau_ms)
+    def _rescale(self, f: float) -> None:
         self.total *= f
         self.lines *= f
         self.addon_lines *= f
         self.item = {k: v * f for k, v in self.item.items()}
         self.addon = {k: v * f for k, v in self.addon.items()}
         self.pairs = {a: {b: v * f for b, v in row.items()} for a, row in self.pairs.items()}
-        self.t0 = ts_ms

@@ -7,10 +7,11 @@ and rebuilt lazily: at once while the store is small, else after `refresh_orders
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 
 from kefu.guide.recommend.copurchase import CoPurchase
+from kefu.guide.recommend.decay import best_sellers, take
+from kefu.guide.recommend.decay import ranked as _ranked
 from kefu.guide.recommend.provider import Catalogue, available
 
 HEAD = 500
@@ -31,7 +32,7 @@ class PopularityRanking:
             len(cp.item) <= SMALL or cp.orders - self.at_orders >= self.refresh_orders
         )
         if stale or self.at_orders < 0:
-            self.head = [k for k, _ in heapq.nlargest(HEAD, cp.item.items(), key=_value)]
+            self.head = best_sellers(cp.item, HEAD)
             self.at_orders = cp.orders
         return self.head[:n]
 
@@ -40,12 +41,7 @@ class PopularityRanking:
         yield from self.top(cp)
         if len(cp.item) > len(self.head):
             head = set(self.head)
-            rest = sorted(cp.item.items(), key=_value, reverse=True)
-            yield from (k for k, _ in rest if k not in head)
-
-
-def _value(kv: tuple[str, float]) -> float:
-    return kv[1]
+            yield from (k for k in _ranked(cp.item) if k not in head)
 
 
 class PopularityProvider:
@@ -84,12 +80,4 @@ class PopularityProvider:
         return take(ranking.ranked(cp), k, lambda b: b != product and ok(b))
 
 
-def take(ranked: Iterable[str], k: int, ok: Callable[[str], bool]) -> list[str]:
-    """The first `k` items of `ranked` that pass `ok`."""
-    out: list[str] = []
-    for b in ranked:
-        if ok(b):
-            out.append(b)
-            if len(out) >= k:
-                break
-    return out
+__all__ = ["PopularityProvider", "PopularityRanking", "take"]
