@@ -205,6 +205,7 @@ def test_a_retune_runs_in_bounded_steps_and_a_snapshot_mid_way_resumes_it(monkey
     from kefu.guide.recommend import blend
 
     monkeypatch.setattr(blend, "TUNE_BUDGET", 200)  # a re-tune now spans many orders
+    monkeypatch.setattr(blend, "TUNE_AT_ONCE", 0)
     shop, baskets = staples()
     whole, resumed = BlendProvider(), BlendProvider()
     feed(whole, baskets, shop)

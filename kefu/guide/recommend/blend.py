@@ -80,7 +80,8 @@ MAX_PARTNERS = 1_000
 MAX_BASKET = 100
 BUYER_ITEMS = 50  # items kept per buyer
 NEXT_ROW = 50  # next-basket partners kept per product (past that the weakest half goes)
-TUNE_BUDGET = 4_000  # work units of a re-tune done per order (≈ entries read; a few ms)
+TUNE_BUDGET = 4_000  # work units of a re-tune done per order (≈ entries read; a few ms) …
+TUNE_AT_ONCE = 2_000  # … once the store has this many orders (before, a re-tune is cheap)
 TITLE_POSTING = 300  # tokens in more titles than this do not propose candidates
 TITLE_CANDIDATES = 200
 EPOCH_SHARE, EPOCH_MAX, SMALL = 100, 2_000, 200
@@ -392,7 +393,8 @@ class BlendProvider:
             self.tuned_at[store] = st.orders
             job = self.jobs[store] = TuneJob(st)
         if job is not None:
-            self._advance(store, st, job, TUNE_BUDGET)
+            budget = TUNE_BUDGET if st.orders >= TUNE_AT_ONCE else math.inf
+            self._advance(store, st, job, budget)
 
     def _advance(self, store: str, st: Stats, job: TuneJob, budget: float) -> None:
         catalogue = self._catalogues.get(store, {})
